@@ -1,0 +1,52 @@
+// Architecture factories (one per file in models/arch/) and the helpers they share. Only
+// models/registry.cc maps model_type strings to these factories.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "core/status.h"
+#include "models/formats/checkpoint.h"
+#include "models/formats/hf_config.h"
+#include "models/model.h"
+
+namespace sinkscope::models {
+
+/// Everything a factory gets: the parsed config.json, the checkpoint's tensors, load options.
+struct ArchInputs {
+  const nlohmann::json& config;
+  std::string source;  ///< for messages: the config file path
+  formats::TensorMap tensors;
+  LoadOptions options;
+};
+
+using ArchFactory = StatusOr<std::unique_ptr<Model>> (*)(ArchInputs inputs);
+
+StatusOr<std::unique_ptr<Model>> CreateBertModel(ArchInputs inputs);     // bert, roberta, xlm-roberta
+StatusOr<std::unique_ptr<Model>> CreateGpt2Model(ArchInputs inputs);     // gpt2
+StatusOr<std::unique_ptr<Model>> CreateGptNeoXModel(ArchInputs inputs);  // gpt_neox
+StatusOr<std::unique_ptr<Model>> CreateLlamaModel(ArchInputs inputs);    // llama, mistral, qwen2
+StatusOr<std::unique_ptr<Model>> CreateGemmaModel(ArchInputs inputs);    // gemma
+StatusOr<std::unique_ptr<Model>> CreatePhiModel(ArchInputs inputs);      // phi
+
+/// Reads the size keys every architecture shares, validates them (positive; heads divide the
+/// hidden size unless head_dim is explicit; query heads a multiple of key/value heads) and fills
+/// `info`. Key names differ per architecture, hence the parameters.
+struct CommonSizeKeys {
+  const char* hidden = "hidden_size";
+  const char* layers = "num_hidden_layers";
+  const char* heads = "num_attention_heads";
+  const char* kv_heads = nullptr;   ///< absent: kv heads = heads
+  const char* head_dim = nullptr;   ///< absent: hidden / heads
+  const char* positions = "max_position_embeddings";
+  const char* vocab = "vocab_size";
+};
+void ReadCommonSizes(formats::ConfigReader& reader, const CommonSizeKeys& keys, ModelInfo& info);
+
+/// Appends "config key '<k>' is not used by <arch>" warnings for keys the parser never read,
+/// skipping generic HF keys that never affect the forward pass.
+void AddUnusedKeyWarnings(const formats::ConfigReader& reader, ModelInfo& info);
+
+}  // namespace sinkscope::models

@@ -1,0 +1,160 @@
+// GPT-2 (GPT2LMHeadModel / GPT2Model).
+//
+// Reference: transformers 4.57.6, models/gpt2/modeling_gpt2.py. Pre-LayerNorm decoder with learned
+// absolute positions; attention and MLP projections are Conv1D modules whose weights are stored
+// [in, out] and applied as addmm(bias, x, W). Scores are divided by sqrt(head_dim) (and by
+// layer_idx + 1 with scale_attn_by_inverse_layer_idx). The LM head is tied to wte.
+// Deviation: reorder_and_upcast_attn only changes fp16 rounding in HF and is ignored here.
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "models/arch/arch_internal.h"
+#include "models/blocks/attention.h"
+#include "models/blocks/forward_context.h"
+#include "models/blocks/mlp.h"
+#include "models/blocks/norms.h"
+#include "models/weights.h"
+
+namespace sinkscope::models {
+namespace {
+
+struct Gpt2Config {
+  ModelInfo info;
+  int64_t n_inner = 0;
+  double layer_norm_epsilon = 1e-5;
+  bool scale_attn_weights = true;
+  bool scale_attn_by_inverse_layer_idx = false;
+  blocks::Activation activation = blocks::Activation::kGeluNew;
+};
+
+StatusOr<Gpt2Config> ParseGpt2Config(const nlohmann::json& json, const std::string& source) {
+  formats::ConfigReader r(json, source);
+  Gpt2Config c;
+  c.info.model_type = "gpt2";
+  c.info.architecture = "gpt2";
+  c.info.causal = true;
+  c.info.has_lm_head = true;
+  ReadCommonSizes(r, {.hidden = "n_embd", .layers = "n_layer", .heads = "n_head",
+                      .positions = "n_positions"}, c.info);
+  c.n_inner = r.Int("n_inner", 4 * int64_t{c.info.hidden_size});
+  r.RequirePositive("n_inner", c.n_inner);
+  c.layer_norm_epsilon = r.Double("layer_norm_epsilon", 1e-5);
+  c.scale_attn_weights = r.Bool("scale_attn_weights", true);
+  c.scale_attn_by_inverse_layer_idx = r.Bool("scale_attn_by_inverse_layer_idx", false);
+  r.Bool("reorder_and_upcast_attn", false);
+  if (r.Bool("add_cross_attention", false)) {
+    r.Fail("add_cross_attention", "= true (encoder-decoder GPT-2) is not supported");
+  }
+  c.info.pad_token_id = r.Int("pad_token_id", 0);
+  const std::string act = r.String("activation_function", "gelu_new");
+  RETURN_IF_ERROR(r.status());
+  ASSIGN_OR_RETURN(c.activation, blocks::ParseActivation(act, "activation_function"));
+  AddUnusedKeyWarnings(r, c.info);
+  return c;
+}
+
+WeightManifest Gpt2Manifest(const Gpt2Config& c) {
+  const int64_t d = c.info.hidden_size, ff = c.n_inner;
+  WeightManifest m = {{"wte.weight", {c.info.vocab_size, d}},
+                      {"wpe.weight", {c.info.max_positions, d}}};
+  for (int l = 0; l < c.info.num_layers; ++l) {
+    const std::string p = fmt::format("h.{}.", l);
+    m.push_back({p + "ln_1.weight", {d}});
+    m.push_back({p + "ln_1.bias", {d}});
+    m.push_back({p + "attn.c_attn.weight", {d, 3 * d}});
+    m.push_back({p + "attn.c_attn.bias", {3 * d}});
+    m.push_back({p + "attn.c_proj.weight", {d, d}});
+    m.push_back({p + "attn.c_proj.bias", {d}});
+    m.push_back({p + "ln_2.weight", {d}});
+    m.push_back({p + "ln_2.bias", {d}});
+    m.push_back({p + "mlp.c_fc.weight", {d, ff}});
+    m.push_back({p + "mlp.c_fc.bias", {ff}});
+    m.push_back({p + "mlp.c_proj.weight", {ff, d}});
+    m.push_back({p + "mlp.c_proj.bias", {d}});
+  }
+  m.push_back({"ln_f.weight", {d}});
+  m.push_back({"ln_f.bias", {d}});
+  WeightSpec head{"lm_head.weight", {c.info.vocab_size, d}};
+  head.absolute = true;
+  head.tied_to = "wte.weight";
+  m.push_back(head);
+  return m;
+}
+
+// transformers Conv1D: addmm(bias, x.view(-1, in), weight[in, out]).
+at::Tensor Conv1D(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) {
+  auto out = at::addmm(bias, x.reshape({-1, x.size(-1)}), weight);
+  return out.view({x.size(0), x.size(1), weight.size(1)});
+}
+
+class Gpt2Model final : public Model {
+ public:
+  Gpt2Model(Gpt2Config config, Weights weights)
+      : Model(config.info), config_(std::move(config)), w_(std::move(weights)) {}
+
+ protected:
+  StatusOr<ForwardResult> RunForward(const Batch& batch, const ForwardOptions& options,
+                                     const LayerVisitor& visitor) override {
+    blocks::ForwardContext ctx(batch, options, info_);
+    const int64_t heads = info_.num_heads, hd = info_.head_dim, d = info_.hidden_size;
+    const double eps = config_.layer_norm_epsilon;
+    at::Tensor h = at::embedding(w_.Get("wte.weight"), batch.input_ids) +
+                   at::embedding(w_.Get("wpe.weight"), ctx.position_ids());
+    for (int l = 0; l < info_.num_layers; ++l) {
+      const std::string p = fmt::format("h.{}.", l);
+      auto W = [&](const char* name) -> const at::Tensor& { return w_.Get(p + name); };
+      blocks::LayerRecorder rec = ctx.BeginLayer(l);
+      rec.Capture(CapturePoint::kHiddenIn, h);
+
+      at::Tensor x = blocks::LayerNorm(h, W("ln_1.weight"), W("ln_1.bias"), eps);
+      at::Tensor qkv = Conv1D(x, W("attn.c_attn.weight"), W("attn.c_attn.bias"));
+      auto parts = qkv.split(d, -1);
+      double divisor = config_.scale_attn_weights ? std::sqrt(double(hd)) : 1.0;
+      if (config_.scale_attn_by_inverse_layer_idx) divisor *= double(l + 1);
+      at::Tensor out = blocks::Attend(blocks::SplitHeads(parts[0], heads, hd),
+                                      blocks::SplitHeads(parts[1], heads, hd),
+                                      blocks::SplitHeads(parts[2], heads, hd),
+                                      {.divisor = divisor}, ctx.allowed(), rec);
+      at::Tensor attn_out =
+          Conv1D(blocks::MergeHeads(out), W("attn.c_proj.weight"), W("attn.c_proj.bias"));
+      rec.Capture(CapturePoint::kAttnOut, attn_out);
+      h = h + attn_out;
+
+      x = blocks::LayerNorm(h, W("ln_2.weight"), W("ln_2.bias"), eps);
+      rec.Capture(CapturePoint::kMlpIn, x);
+      at::Tensor mlp = Conv1D(
+          blocks::Activate(config_.activation, Conv1D(x, W("mlp.c_fc.weight"), W("mlp.c_fc.bias"))),
+          W("mlp.c_proj.weight"), W("mlp.c_proj.bias"));
+      mlp = blocks::ApplyMlpInterventions(rec, mlp);
+      rec.Capture(CapturePoint::kMlpOut, mlp);
+      h = h + mlp;
+      rec.Capture(CapturePoint::kHiddenOut, h);
+      RETURN_IF_ERROR(ctx.EndLayer(rec, visitor));
+    }
+    ForwardResult result;
+    result.final_hidden = blocks::LayerNorm(h, w_.Get("ln_f.weight"), w_.Get("ln_f.bias"), eps);
+    if (options.compute_logits) {
+      result.logits = blocks::Linear(result.final_hidden, w_.Get("lm_head.weight")).to(at::kFloat);
+    }
+    return result;
+  }
+
+ private:
+  Gpt2Config config_;
+  Weights w_;
+};
+
+}  // namespace
+
+StatusOr<std::unique_ptr<Model>> CreateGpt2Model(ArchInputs in) {
+  ASSIGN_OR_RETURN(Gpt2Config config, ParseGpt2Config(in.config, in.source));
+  config.info.dtype = in.options.dtype;
+  config.info.device = in.options.device;
+  ASSIGN_OR_RETURN(Weights weights,
+                   Weights::Load(std::move(in.tensors), Gpt2Manifest(config),
+                                 {"transformer.", ""}, in.options, &config.info.load_warnings));
+  return std::unique_ptr<Model>(std::make_unique<Gpt2Model>(std::move(config), std::move(weights)));
+}
+
+}  // namespace sinkscope::models

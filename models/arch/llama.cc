@@ -1,0 +1,172 @@
+// LLaMA family: LlamaForCausalLM (LLaMA 1/2/3, SmolLM), MistralForCausalLM, Qwen2ForCausalLM.
+//
+// Reference: transformers 4.57.6, models/llama/modeling_llama.py, models/mistral/modeling_mistral.py,
+// models/qwen2/modeling_qwen2.py. Pre-norm decoder: h += o_proj(attn(rms(h))); h += mlp(rms(h)),
+// SwiGLU MLP, rotary embeddings (default / linear / llama3 scaling), grouped-query attention.
+// Deviations that matter here: Qwen2 has q/k/v biases (always; `attention_bias` for LLaMA);
+// Mistral/Qwen2 sliding windows are applied by HF only when the input is longer than the window:
+// we reject configs whose window is shorter than max_position_embeddings instead of guessing.
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "models/arch/arch_internal.h"
+#include "models/arch/llama_internal.h"
+#include "models/blocks/attention.h"
+#include "models/blocks/forward_context.h"
+#include "models/blocks/mlp.h"
+#include "models/blocks/norms.h"
+#include "models/blocks/rotary.h"
+#include "models/weights.h"
+
+namespace sinkscope::models {
+namespace {
+
+
+
+StatusOr<LlamaConfig> ParseLlamaConfig(const nlohmann::json& json, const std::string& source) {
+  formats::ConfigReader r(json, source);
+  LlamaConfig c;
+  c.info.model_type = r.String("model_type", "llama");
+  c.info.architecture = "llama";
+  c.info.causal = true;
+  c.info.has_lm_head = true;
+  ReadCommonSizes(r, {.kv_heads = "num_key_value_heads", .head_dim = "head_dim"}, c.info);
+  c.intermediate_size = r.RequireInt("intermediate_size");
+  r.RequirePositive("intermediate_size", c.intermediate_size);
+  c.rms_norm_eps = r.Double("rms_norm_eps", 1e-6);
+  c.attention_bias = r.Bool("attention_bias", c.info.model_type == "qwen2");
+  if (r.Bool("mlp_bias", false)) r.Fail("mlp_bias", "= true is not supported");
+  c.tie_word_embeddings = r.Bool("tie_word_embeddings", false);
+  c.info.pad_token_id = r.Int("pad_token_id", 0);
+  const double theta = r.Double("rope_theta", 10000.0);
+  const bool sliding = r.Bool("use_sliding_window", c.info.model_type == "mistral");
+  if (auto window = r.OptionalInt("sliding_window"); window && sliding) {
+    if (*window < c.info.max_positions) {
+      r.Fail("sliding_window", fmt::format("= {} is shorter than max_position_embeddings = {}; "
+                                           "sliding-window attention is not implemented",
+                                           *window, c.info.max_positions));
+    }
+  }
+  r.Int("max_window_layers", 0);
+  const std::string act = r.String("hidden_act", "silu");
+  const nlohmann::json& rope_scaling = r.Raw("rope_scaling");
+  RETURN_IF_ERROR(r.status());
+  ASSIGN_OR_RETURN(c.hidden_act, blocks::ParseActivation(act, "hidden_act"));
+  ASSIGN_OR_RETURN(c.rope, blocks::ParseRopeScaling(rope_scaling, c.info.head_dim, theta));
+  AddUnusedKeyWarnings(r, c.info);
+  return c;
+}
+
+WeightManifest LlamaManifest(const LlamaConfig& c) {
+  const int64_t d = c.info.hidden_size, hd = c.info.head_dim;
+  const int64_t q = c.info.num_heads * hd, kv = c.info.num_kv_heads * hd;
+  const int64_t ff = c.intermediate_size, v = c.info.vocab_size;
+  WeightManifest m = {{"embed_tokens.weight", {v, d}}};
+  for (int l = 0; l < c.info.num_layers; ++l) {
+    const std::string p = fmt::format("layers.{}.", l);
+    m.push_back({p + "input_layernorm.weight", {d}});
+    m.push_back({p + "self_attn.q_proj.weight", {q, d}});
+    m.push_back({p + "self_attn.k_proj.weight", {kv, d}});
+    m.push_back({p + "self_attn.v_proj.weight", {kv, d}});
+    if (c.attention_bias) {
+      m.push_back({p + "self_attn.q_proj.bias", {q}});
+      m.push_back({p + "self_attn.k_proj.bias", {kv}});
+      m.push_back({p + "self_attn.v_proj.bias", {kv}});
+    }
+    m.push_back({p + "self_attn.o_proj.weight", {d, q}});
+    m.push_back({p + "post_attention_layernorm.weight", {d}});
+    m.push_back({p + "mlp.gate_proj.weight", {ff, d}});
+    m.push_back({p + "mlp.up_proj.weight", {ff, d}});
+    m.push_back({p + "mlp.down_proj.weight", {d, ff}});
+  }
+  m.push_back({"norm.weight", {d}});
+  WeightSpec head{"lm_head.weight", {v, d}};
+  head.absolute = true;
+  if (c.tie_word_embeddings) head.tied_to = "embed_tokens.weight";
+  m.push_back(head);
+  return m;
+}
+
+class LlamaModel final : public Model {
+ public:
+  LlamaModel(LlamaConfig config, Weights weights)
+      : Model(config.info), config_(std::move(config)), w_(std::move(weights)),
+        rotary_(config_.rope) {}
+
+ protected:
+  StatusOr<ForwardResult> RunForward(const Batch& batch, const ForwardOptions& options,
+                                     const LayerVisitor& visitor) override {
+    blocks::ForwardContext ctx(batch, options, info_);
+    const int64_t h_q = info_.num_heads, h_kv = info_.num_kv_heads, hd = info_.head_dim;
+    const double eps = config_.rms_norm_eps;
+    const auto rms = config_.norm_kind;
+    at::Tensor h = at::embedding(w_.Get("embed_tokens.weight"), batch.input_ids);  // [B,T,D]
+    if (config_.scale_embeddings) {
+      // Gemma: embeddings * sqrt(hidden_size), the factor rounded to the activations' dtype.
+      h = h * at::scalar_tensor(std::sqrt(double(info_.hidden_size)), h.options());
+    }
+    blocks::CosSin cs = rotary_.Compute(ctx.position_ids(), h.scalar_type());
+    for (int l = 0; l < info_.num_layers; ++l) {
+      const std::string p = fmt::format("layers.{}.", l);
+      auto W = [&](const char* name) -> const at::Tensor& { return w_.Get(p + name); };
+      blocks::LayerRecorder rec = ctx.BeginLayer(l);
+      rec.Capture(CapturePoint::kHiddenIn, h);
+
+      at::Tensor x = blocks::RmsNorm(h, W("input_layernorm.weight"), eps, rms);
+      at::Tensor q = blocks::SplitHeads(
+          blocks::Linear(x, W("self_attn.q_proj.weight"), W("self_attn.q_proj.bias")), h_q, hd);
+      at::Tensor k = blocks::SplitHeads(
+          blocks::Linear(x, W("self_attn.k_proj.weight"), W("self_attn.k_proj.bias")), h_kv, hd);
+      at::Tensor v = blocks::SplitHeads(
+          blocks::Linear(x, W("self_attn.v_proj.weight"), W("self_attn.v_proj.bias")), h_kv, hd);
+      q = rotary_.Apply(q, cs);
+      k = rotary_.Apply(k, cs);
+      at::Tensor heads = blocks::Attend(q, k, v, {.factor = std::pow(double(hd), -0.5)},
+                                        ctx.allowed(), rec);
+      at::Tensor attn_out = blocks::Linear(blocks::MergeHeads(heads), W("self_attn.o_proj.weight"));
+      rec.Capture(CapturePoint::kAttnOut, attn_out);
+      h = h + attn_out;
+
+      x = blocks::RmsNorm(h, W("post_attention_layernorm.weight"), eps, rms);
+      rec.Capture(CapturePoint::kMlpIn, x);
+      at::Tensor mlp = blocks::GatedMlp(
+          x, {W("mlp.gate_proj.weight"), W("mlp.up_proj.weight"), W("mlp.down_proj.weight")},
+          config_.hidden_act);
+      mlp = blocks::ApplyMlpInterventions(rec, mlp);
+      rec.Capture(CapturePoint::kMlpOut, mlp);
+      h = h + mlp;
+      rec.Capture(CapturePoint::kHiddenOut, h);
+      RETURN_IF_ERROR(ctx.EndLayer(rec, visitor));
+    }
+    ForwardResult result;
+    result.final_hidden = blocks::RmsNorm(h, w_.Get("norm.weight"), eps, rms);
+    if (options.compute_logits) {
+      result.logits = blocks::Linear(result.final_hidden, w_.Get("lm_head.weight")).to(at::kFloat);
+    }
+    return result;
+  }
+
+ private:
+  LlamaConfig config_;
+  Weights w_;
+  blocks::RotaryEmbedding rotary_;
+};
+
+}  // namespace
+
+StatusOr<std::unique_ptr<Model>> CreateLlamaModel(ArchInputs in) {
+  ASSIGN_OR_RETURN(LlamaConfig config, ParseLlamaConfig(in.config, in.source));
+  return BuildLlamaFamilyModel(std::move(config), std::move(in));
+}
+
+StatusOr<std::unique_ptr<Model>> BuildLlamaFamilyModel(LlamaConfig config, ArchInputs in) {
+  config.info.dtype = in.options.dtype;
+  config.info.device = in.options.device;
+  ASSIGN_OR_RETURN(Weights weights,
+                   Weights::Load(std::move(in.tensors), LlamaManifest(config), {"model.", ""},
+                                 in.options, &config.info.load_warnings));
+  return std::unique_ptr<Model>(std::make_unique<LlamaModel>(std::move(config), std::move(weights)));
+}
+
+}  // namespace sinkscope::models

@@ -1,0 +1,124 @@
+#include "models/blocks/forward_context.h"
+
+#include <cmath>
+
+namespace sinkscope::models::blocks {
+
+LayerRecorder::LayerRecorder(int layer, const CaptureOptions& capture)
+    : options_(capture), active_(capture.WantsLayer(layer)) {
+  capture_.layer = layer;
+}
+
+void LayerRecorder::Capture(CapturePoint p, const at::Tensor& t) {
+  if (!Wants(p)) return;
+  // A copy, so later in-place work in the forward can never change what the visitor sees.
+  capture_.tensors[static_cast<int>(p)] = t.detach().to(at::kFloat, /*non_blocking=*/false,
+                                                        /*copy=*/true)
+                                              .contiguous();
+}
+
+namespace {
+
+// [B,T] positions counted over real tokens only.
+at::Tensor PositionsFromMask(const at::Tensor& attention_mask) {
+  at::Tensor m = attention_mask.to(at::kLong);
+  return ((at::cumsum(m, /*dim=*/1) - 1) * m).clamp_min(0);
+}
+
+// Sentence-relative positions → padded index for every sentence of the batch; positions past a
+// sentence's end are dropped (Model::Forward has rejected those already).
+at::Tensor PositionMaskBS(const Batch& batch, const std::vector<int64_t>& positions,
+                          const at::Device& device) {
+  const int64_t b = batch.input_ids.size(0);
+  const int64_t t = batch.input_ids.size(1);
+  at::Tensor mask = at::zeros({b, t}, at::kBool);
+  auto acc = mask.accessor<bool, 2>();
+  for (int64_t i = 0; i < b; ++i) {
+    for (int64_t p : positions) {
+      if (p >= 0 && p < batch.lengths[i]) acc[i][batch.offsets[i] + p] = true;
+    }
+  }
+  return mask.to(device);
+}
+
+}  // namespace
+
+ForwardContext::ForwardContext(const Batch& batch, const ForwardOptions& options,
+                               const ModelInfo& info)
+    : batch_(batch), options_(options), info_(info) {
+  const auto device = batch.input_ids.device();
+  const int64_t t = batch.input_ids.size(1);
+  position_ids_ = PositionsFromMask(batch.attention_mask);
+
+  at::Tensor key_ok = batch.attention_mask.to(at::kBool).unsqueeze(1).unsqueeze(1);  // [B,1,1,S]
+  if (info.causal) {
+    at::Tensor causal = at::ones({t, t}, at::TensorOptions().dtype(at::kBool).device(device))
+                            .tril();  // [T,S]
+    allowed_ = key_ok & causal.unsqueeze(0).unsqueeze(0);
+  } else {
+    allowed_ = key_ok.expand({-1, 1, t, t});
+  }
+
+  attention_by_layer_.resize(info.num_layers);
+  for (const auto& iv : options.interventions.attention) {
+    ResolvedAttentionIntervention r;
+    at::Tensor heads = at::zeros({info.num_heads}, at::kBool);
+    if (iv.heads.empty()) {
+      heads.fill_(true);
+    } else {
+      for (int h : iv.heads) heads[h] = true;
+    }
+    r.head_mask = heads.to(device).view({1, -1, 1, 1});
+    at::Tensor cols = PositionMaskBS(batch, iv.columns, device);  // [B,S]
+    r.column_factor = at::where(cols, at::full({}, iv.scale, at::kFloat).to(device),
+                                at::ones({}, at::TensorOptions().dtype(at::kFloat).device(device)))
+                          .view({cols.size(0), 1, 1, cols.size(1)});
+    for (int layer : iv.layers) attention_by_layer_[layer].push_back(r);
+  }
+
+  mlp_by_layer_.resize(info.num_layers);
+  for (const auto& iv : options.interventions.mlp) {
+    ResolvedMlpIntervention r;
+    r.kind = iv.kind;
+    r.scale = iv.scale;
+    r.token_mask = PositionMaskBS(batch, iv.tokens, device).unsqueeze(-1);  // [B,T,1]
+    if (iv.kind == MlpIntervention::Kind::kAblateDirection) {
+      at::Tensor d = iv.direction.to(device, at::kFloat).flatten();
+      r.direction = d / d.norm();
+    }
+    for (int layer : iv.layers) mlp_by_layer_[layer].push_back(r);
+  }
+}
+
+LayerRecorder ForwardContext::BeginLayer(int layer) const {
+  LayerRecorder rec(layer, options_.capture);
+  for (const auto& r : attention_by_layer_[layer]) rec.attention_interventions.push_back(&r);
+  for (const auto& r : mlp_by_layer_[layer]) rec.mlp_interventions.push_back(&r);
+  return rec;
+}
+
+Status ForwardContext::EndLayer(LayerRecorder& recorder, const LayerVisitor& visitor) const {
+  if (!visitor) return OkStatus();
+  const LayerCapture& capture = recorder.capture();
+  bool any = false;
+  for (const auto& t : capture.tensors) any = any || t.defined();
+  if (!any) return OkStatus();
+  return visitor(capture);
+}
+
+at::Tensor ApplyMlpInterventions(const LayerRecorder& recorder, at::Tensor mlp_out) {
+  for (const ResolvedMlpIntervention* iv : recorder.mlp_interventions) {
+    at::Tensor out_f = mlp_out.to(at::kFloat);
+    at::Tensor changed;
+    if (iv->kind == MlpIntervention::Kind::kScale) {
+      changed = out_f * iv->scale;
+    } else {
+      at::Tensor coef = at::matmul(out_f, iv->direction).unsqueeze(-1);  // [B,T,1]
+      changed = out_f - coef * iv->direction;
+    }
+    mlp_out = at::where(iv->token_mask, changed, out_f).to(mlp_out.scalar_type());
+  }
+  return mlp_out;
+}
+
+}  // namespace sinkscope::models::blocks

@@ -1,0 +1,88 @@
+// Per-forward state shared by all architectures: masks, positions, the capture sink of the
+// current layer and the interventions resolved to batch coordinates.
+//
+// An architecture's forward is a straight loop:
+//   ForwardContext ctx(batch, options, info);
+//   for (int l = 0; l < L; ++l) {
+//     LayerRecorder rec = ctx.BeginLayer(l);
+//     ... rec.Capture(CapturePoint::kHiddenIn, h); ...
+//     RETURN_IF_ERROR(ctx.EndLayer(rec, visitor));
+//   }
+#pragma once
+
+#include <vector>
+
+#include <ATen/ATen.h>
+
+#include "core/status.h"
+#include "models/capture.h"
+#include "models/model.h"
+
+namespace sinkscope::models::blocks {
+
+/// Attention-key intervention resolved for one layer: which heads, and a [B,1,1,S] column factor.
+struct ResolvedAttentionIntervention {
+  at::Tensor head_mask;      ///< [1,H,1,1] bool: heads to modify
+  at::Tensor column_factor;  ///< [B,1,1,S] float: scale at chosen columns, 1 elsewhere
+};
+
+/// MLP intervention resolved for one layer.
+struct ResolvedMlpIntervention {
+  MlpIntervention::Kind kind;
+  at::Tensor token_mask;  ///< [B,T,1] bool: tokens to modify
+  at::Tensor direction;   ///< [D] unit vector (kAblateDirection), on device, compute dtype
+  double scale = 1.0;
+};
+
+/// Collects the captures of one layer and applies that layer's interventions.
+class LayerRecorder {
+ public:
+  LayerRecorder(int layer, const CaptureOptions& capture);
+
+  int layer() const { return capture_.layer; }
+  bool Wants(CapturePoint p) const { return active_ && options_.Wants(p); }
+  /// Stores a float32 copy of `t` when `p` is requested for this layer.
+  void Capture(CapturePoint p, const at::Tensor& t);
+  LayerCapture& capture() { return capture_; }
+
+  std::vector<const ResolvedAttentionIntervention*> attention_interventions;
+  std::vector<const ResolvedMlpIntervention*> mlp_interventions;
+
+ private:
+  const CaptureOptions& options_;
+  bool active_ = false;
+  LayerCapture capture_;
+};
+
+class ForwardContext {
+ public:
+  /// `batch` must already be on the model's device.
+  ForwardContext(const Batch& batch, const ForwardOptions& options, const ModelInfo& info);
+
+  /// [B,T] int64 position ids: 0,1,2,… over each sentence's real tokens (so left and right
+  /// padding give the same positions as the unpadded sentence); 0 at padding.
+  const at::Tensor& position_ids() const { return position_ids_; }
+  /// [B,1,T,S] bool: true where query t may attend key s (padding and, if causal, the future
+  /// are false).
+  const at::Tensor& allowed() const { return allowed_; }
+  const Batch& batch() const { return batch_; }
+  const ModelInfo& info() const { return info_; }
+
+  LayerRecorder BeginLayer(int layer) const;
+  /// Hands the layer's capture to the visitor (if anything was captured).
+  Status EndLayer(LayerRecorder& recorder, const LayerVisitor& visitor) const;
+
+ private:
+  const Batch& batch_;
+  const ForwardOptions& options_;
+  const ModelInfo& info_;
+  at::Tensor position_ids_;
+  at::Tensor allowed_;
+  std::vector<std::vector<ResolvedAttentionIntervention>> attention_by_layer_;
+  std::vector<std::vector<ResolvedMlpIntervention>> mlp_by_layer_;
+};
+
+/// Applies the layer's MLP interventions to an MLP output [B,T,D].
+at::Tensor ApplyMlpInterventions(const LayerRecorder& recorder, at::Tensor mlp_out);
+
+}  // namespace sinkscope::models::blocks

@@ -1,0 +1,226 @@
+// sinkscope-run: runs a model offline on token ids and writes every captured tensor to one
+// .safetensors file that notebooks read with `safetensors`.
+//
+//   sinkscope-run --model DIR|org/name[@rev] --ids 1,2,3 [--ids …] [--capture attention,hidden]
+//                 [--layers 0,5] [--dtype fp32|bf16|fp16] [--device cpu|cuda] --out FILE
+//
+// Tensor names: with one input, `layers.<l>.<capture>` (e.g. layers.3.attention, heads × n × n),
+// `input_ids` and `final_hidden`; with several inputs the same names under `sentences.<i>.`.
+// Captures are sliced to each input's real tokens (padding removed). Errors go to stderr with
+// exit status 1 (2 for bad command-line usage).
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <thread>
+#include <string>
+#include <vector>
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "core/status.h"
+#include "models/formats/checkpoint.h"
+#include "models/formats/hf_cache.h"
+#include "models/model.h"
+
+namespace sinkscope {
+namespace {
+
+struct RunArgs {
+  std::string model;
+  std::vector<std::string> ids;
+  std::string capture = "attention";
+  std::string layers;
+  std::string dtype = "fp32";
+  std::string device = "cpu";
+  std::string out;
+  std::string hub_cache;
+  int batch_size = 16;
+  int threads = 0;
+};
+
+StatusOr<std::vector<int64_t>> ParseIntList(const std::string& text, const char* what) {
+  std::vector<int64_t> values;
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    size_t comma = text.find(',', pos);
+    std::string item = text.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+    item.erase(0, item.find_first_not_of(" \t"));
+    item.erase(item.find_last_not_of(" \t") + 1);
+    if (item.empty()) return InvalidArgumentError("{} '{}': empty entry", what, text);
+    size_t used = 0;
+    int64_t v = 0;
+    try {
+      v = std::stoll(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != item.size()) return InvalidArgumentError("{} '{}': '{}' is not an integer", what, text, item);
+    values.push_back(v);
+    if (comma == std::string::npos) break;
+    pos = comma + 1;
+  }
+  return values;
+}
+
+StatusOr<models::ForwardOptions> ParseCapture(const RunArgs& args) {
+  models::ForwardOptions options;
+  size_t pos = 0;
+  while (true) {
+    size_t comma = args.capture.find(',', pos);
+    std::string name = args.capture.substr(pos, comma == std::string::npos ? std::string::npos
+                                                                             : comma - pos);
+    ASSIGN_OR_RETURN(auto points, models::ParseCapturePoints(name));
+    for (auto p : points) options.capture.Enable(p);
+    if (comma == std::string::npos) break;
+    pos = comma + 1;
+  }
+  if (!args.layers.empty()) {
+    ASSIGN_OR_RETURN(auto layers, ParseIntList(args.layers, "--layers"));
+    for (int64_t l : layers) options.capture.layers.push_back(static_cast<int>(l));
+  }
+  return options;
+}
+
+// The part of a captured [B,…] tensor that belongs to sentence `b` (padding removed).
+at::Tensor SliceSentence(models::CapturePoint point, const at::Tensor& t, int64_t b,
+                         int64_t offset, int64_t n) {
+  using P = models::CapturePoint;
+  at::Tensor x = t[b];
+  switch (point) {
+    case P::kAttention:
+    case P::kScores:
+      return x.narrow(1, offset, n).narrow(2, offset, n).contiguous();
+    case P::kQ:
+    case P::kK:
+    case P::kV:
+    case P::kAttnHeads:
+      return x.narrow(1, offset, n).contiguous();
+    default:
+      return x.narrow(0, offset, n).contiguous();
+  }
+}
+
+Status Run(const RunArgs& args) {
+  if (args.threads > 0) at::set_num_threads(args.threads);
+  if (args.batch_size <= 0) return InvalidArgumentError("--batch-size must be positive");
+  std::vector<std::vector<int64_t>> inputs;
+  for (const auto& text : args.ids) {
+    ASSIGN_OR_RETURN(auto ids, ParseIntList(text, "--ids"));
+    inputs.push_back(std::move(ids));
+  }
+  if (inputs.empty()) return InvalidArgumentError("no input: give --ids at least once");
+  ASSIGN_OR_RETURN(models::ForwardOptions options, ParseCapture(args));
+
+  models::LoadOptions load;
+  if (args.dtype == "fp32") {
+    load.dtype = c10::kFloat;
+  } else if (args.dtype == "bf16") {
+    load.dtype = c10::kBFloat16;
+  } else if (args.dtype == "fp16") {
+    load.dtype = c10::kHalf;
+  } else {
+    return InvalidArgumentError("--dtype '{}': use fp32, bf16 or fp16", args.dtype);
+  }
+  if (args.device == "cuda") {
+    load.device = c10::Device(c10::kCUDA, 0);
+  } else if (args.device != "cpu") {
+    return InvalidArgumentError("--device '{}': use cpu or cuda", args.device);
+  }
+  ASSIGN_OR_RETURN(auto model, models::LoadModel(args.model, load, args.hub_cache));
+  const models::ModelInfo& info = model->info();
+  for (const auto& w : info.load_warnings) spdlog::warn("{}", w);
+  spdlog::info("loaded {} ({} layers, {} heads) on {}", info.model_type, info.num_layers,
+               info.num_heads, info.device.str());
+
+  const bool single = inputs.size() == 1;
+  std::vector<std::pair<std::string, at::Tensor>> tensors;
+  const auto side = info.causal ? models::PaddingSide::kLeft : models::PaddingSide::kRight;
+  for (size_t start = 0; start < inputs.size(); start += args.batch_size) {
+    const size_t end = std::min(inputs.size(), start + static_cast<size_t>(args.batch_size));
+    std::vector<std::vector<int64_t>> chunk(inputs.begin() + start, inputs.begin() + end);
+    models::Batch batch = models::MakeBatch(chunk, side, info.pad_token_id);
+    // Per layer, per sentence, per capture: collected, then appended sentence-major below.
+    std::vector<std::vector<std::pair<std::string, at::Tensor>>> per_sentence(chunk.size());
+    auto result = model->Forward(batch, options, [&](const models::LayerCapture& capture) {
+      for (int p = 0; p < models::kNumCapturePoints; ++p) {
+        const auto point = static_cast<models::CapturePoint>(p);
+        if (!capture.Has(point)) continue;
+        for (size_t b = 0; b < chunk.size(); ++b) {
+          per_sentence[b].emplace_back(
+              fmt::format("layers.{}.{}", capture.layer, models::CapturePointName(point)),
+              SliceSentence(point, capture.Get(point), b, batch.offsets[b], batch.lengths[b])
+                  .to(at::kCPU));
+        }
+      }
+      return OkStatus();
+    });
+    if (!result.ok()) return result.status();
+    for (size_t b = 0; b < chunk.size(); ++b) {
+      const std::string prefix = single ? "" : fmt::format("sentences.{}.", start + b);
+      tensors.emplace_back(prefix + "input_ids", at::tensor(chunk[b], at::kLong));
+      tensors.emplace_back(prefix + "final_hidden",
+                           result->final_hidden[b]
+                               .narrow(0, batch.offsets[b], batch.lengths[b])
+                               .to(at::kCPU, at::kFloat)
+                               .contiguous());
+      for (auto& [name, t] : per_sentence[b]) tensors.emplace_back(prefix + name, std::move(t));
+    }
+  }
+  std::map<std::string, std::string> metadata = {
+      {"model", args.model},
+      {"model_type", info.model_type},
+      {"capture", args.capture},
+      {"dtype", args.dtype},
+      {"num_inputs", std::to_string(inputs.size())},
+      {"producer", "sinkscope-run"}};
+  if (auto snapshot = formats::ResolveModelSource(args.model, args.hub_cache); snapshot.ok()) {
+    metadata["model_path"] = snapshot->directory.string();
+    if (!snapshot->commit.empty()) metadata["model_revision"] = snapshot->commit;
+  }
+  RETURN_IF_ERROR(formats::WriteSafetensors(args.out, tensors, metadata));
+  spdlog::info("wrote {} tensors to {}", tensors.size(), args.out);
+  return OkStatus();
+}
+
+}  // namespace
+}  // namespace sinkscope
+
+int main(int argc, char** argv) {
+  sinkscope::RunArgs args;
+  CLI::App app{"Run a Hugging Face model on token ids and write captured tensors (safetensors)"};
+  app.add_option("--model", args.model, "Model directory, or offline hub id org/name[@revision]")
+      ->required();
+  app.add_option("--ids", args.ids, "Comma-separated token ids of one input (repeatable)")
+      ->required();
+  app.add_option("--capture", args.capture,
+                 "Comma-separated captures: attention, scores, q, k, v, attn_heads, attn_out, "
+                 "hidden_in, hidden_out, mlp_in, mlp_out, or groups qkv, hidden, mlp, attn, all")
+      ->capture_default_str();
+  app.add_option("--layers", args.layers, "Comma-separated layers to capture (default: all)");
+  app.add_option("--dtype", args.dtype, "Weights dtype: fp32, bf16 or fp16")->capture_default_str();
+  app.add_option("--device", args.device, "cpu or cuda")->capture_default_str();
+  app.add_option("--hub-cache", args.hub_cache,
+                 "Hugging Face hub cache dir (default: $HF_HUB_CACHE or $HF_HOME/hub)");
+  app.add_option("--batch-size", args.batch_size, "Inputs per forward pass")->capture_default_str();
+  app.add_option("--threads", args.threads, "CPU threads (default: all cores)");
+  app.add_option("--out", args.out, "Output .safetensors file")->required();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  spdlog::set_default_logger(spdlog::stderr_color_mt("sinkscope-run"));
+  if (args.threads <= 0) at::set_num_threads(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  sinkscope::Status status = sinkscope::Run(args);
+  if (!status.ok()) {
+    std::fprintf(stderr, "sinkscope-run: %s\n", status.ToString().c_str());
+    return 1;
+  }
+  return 0;
+}

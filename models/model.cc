@@ -1,0 +1,153 @@
+#include "models/model.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <ATen/ATen.h>
+#include <fmt/ranges.h>
+
+#include "core/torch_call.h"
+
+namespace sinkscope::models {
+
+Batch MakeBatch(const std::vector<std::vector<int64_t>>& sequences, PaddingSide side,
+                int64_t pad_token_id) {
+  Batch batch;
+  batch.side = side;
+  const int64_t b = static_cast<int64_t>(sequences.size());
+  int64_t t = 0;
+  for (const auto& s : sequences) t = std::max<int64_t>(t, static_cast<int64_t>(s.size()));
+  batch.input_ids = at::full({b, t}, pad_token_id, at::kLong);
+  batch.attention_mask = at::zeros({b, t}, at::kLong);
+  auto ids = batch.input_ids.accessor<int64_t, 2>();
+  auto mask = batch.attention_mask.accessor<int64_t, 2>();
+  for (int64_t i = 0; i < b; ++i) {
+    const auto& s = sequences[i];
+    const int64_t n = static_cast<int64_t>(s.size());
+    const int64_t offset = side == PaddingSide::kLeft ? t - n : 0;
+    for (int64_t j = 0; j < n; ++j) {
+      ids[i][offset + j] = s[j];
+      mask[i][offset + j] = 1;
+    }
+    batch.lengths.push_back(n);
+    batch.offsets.push_back(offset);
+  }
+  return batch;
+}
+
+Status Model::ValidateBatch(const Batch& batch, const ForwardOptions& options) const {
+  if (!batch.input_ids.defined() || batch.input_ids.dim() != 2 || batch.input_ids.size(0) == 0) {
+    return InvalidArgumentError("empty input: give at least one sentence of token ids");
+  }
+  const int64_t b = batch.input_ids.size(0);
+  if (static_cast<int64_t>(batch.lengths.size()) != b ||
+      static_cast<int64_t>(batch.offsets.size()) != b ||
+      !batch.attention_mask.defined() || batch.attention_mask.sizes() != batch.input_ids.sizes()) {
+    return InvalidArgumentError("malformed batch: build it with MakeBatch");
+  }
+  int64_t max_len = 0;
+  for (int64_t i = 0; i < b; ++i) {
+    if (batch.lengths[i] == 0) {
+      return InvalidArgumentError("input {} is empty: every input needs at least one token", i);
+    }
+    max_len = std::max(max_len, batch.lengths[i]);
+  }
+  if (max_len > info_.max_positions) {
+    return InvalidArgumentError(
+        "input has {} tokens but this model supports at most {} positions; shorten the input",
+        max_len, info_.max_positions);
+  }
+  at::Tensor ids = batch.input_ids.to(at::kCPU);
+  at::Tensor mask = batch.attention_mask.to(at::kCPU).to(at::kBool);
+  at::Tensor bad = mask & ((ids < 0) | (ids >= info_.vocab_size));
+  if (bad.any().item<bool>()) {
+    at::Tensor where = bad.nonzero()[0];
+    const int64_t row = where[0].item<int64_t>(), col = where[1].item<int64_t>();
+    return InvalidArgumentError(
+        "input {} token {}: id {} is outside the vocabulary [0, {}) of this model", row,
+        col - batch.offsets[row], ids[row][col].item<int64_t>(), info_.vocab_size);
+  }
+
+  auto check_layers = [&](const std::vector<int>& layers, const char* what) -> Status {
+    for (int l : layers) {
+      if (l < 0 || l >= info_.num_layers) {
+        return InvalidArgumentError("{}: layer {} does not exist (the model has layers 0..{})",
+                                    what, l, info_.num_layers - 1);
+      }
+    }
+    return OkStatus();
+  };
+  RETURN_IF_ERROR(check_layers(options.capture.layers, "capture"));
+  for (const auto& iv : options.interventions.attention) {
+    if (iv.layers.empty()) return InvalidArgumentError("attention intervention: no layers given");
+    RETURN_IF_ERROR(check_layers(iv.layers, "attention intervention"));
+    for (int h : iv.heads) {
+      if (h < 0 || h >= info_.num_heads) {
+        return InvalidArgumentError(
+            "attention intervention: head {} does not exist (the model has heads 0..{})", h,
+            info_.num_heads - 1);
+      }
+    }
+    if (iv.columns.empty()) return InvalidArgumentError("attention intervention: no columns given");
+    for (int64_t c : iv.columns) {
+      if (c < 0 || c >= max_len) {
+        return InvalidArgumentError(
+            "attention intervention: key column {} is outside the input (longest input has {} "
+            "tokens)", c, max_len);
+      }
+    }
+    if (!std::isfinite(iv.scale) || iv.scale < 0) {
+      return InvalidArgumentError("attention intervention: scale must be finite and >= 0, got {}",
+                                  iv.scale);
+    }
+  }
+  for (const auto& iv : options.interventions.mlp) {
+    if (iv.layers.empty()) return InvalidArgumentError("MLP intervention: no layers given");
+    RETURN_IF_ERROR(check_layers(iv.layers, "MLP intervention"));
+    if (iv.tokens.empty()) return InvalidArgumentError("MLP intervention: no tokens given");
+    for (int64_t t : iv.tokens) {
+      if (t < 0 || t >= max_len) {
+        return InvalidArgumentError(
+            "MLP intervention: token {} is outside the input (longest input has {} tokens)", t,
+            max_len);
+      }
+    }
+    if (iv.kind == MlpIntervention::Kind::kScale && !std::isfinite(iv.scale)) {
+      return InvalidArgumentError("MLP intervention: scale must be finite, got {}", iv.scale);
+    }
+    if (iv.kind == MlpIntervention::Kind::kAblateDirection) {
+      if (!iv.direction.defined() || iv.direction.numel() != info_.hidden_size) {
+        return InvalidArgumentError("MLP intervention: direction must have {} (hidden size) values",
+                                    info_.hidden_size);
+      }
+      at::Tensor d = iv.direction.to(at::kCPU).to(at::kDouble);
+      const double norm = d.norm().item<double>();
+      if (!std::isfinite(norm) || norm == 0.0) {
+        return InvalidArgumentError("MLP intervention: direction must be finite and non-zero");
+      }
+    }
+  }
+  if (options.compute_logits && !info_.has_lm_head) {
+    return InvalidArgumentError("logits requested but this {} model has no LM head",
+                                info_.model_type);
+  }
+  return OkStatus();
+}
+
+StatusOr<ForwardResult> Model::Forward(const Batch& batch, const ForwardOptions& options,
+                                       const LayerVisitor& visitor) {
+  RETURN_IF_ERROR(ValidateBatch(batch, options));
+  Batch on_device = batch;
+  auto moved = TorchCall("moving inputs to the model device", [&] {
+    on_device.input_ids = batch.input_ids.to(info_.device);
+    on_device.attention_mask = batch.attention_mask.to(info_.device);
+  });
+  RETURN_IF_ERROR(moved);
+  // Errors inside RunForward come back as Status; exceptions from libtorch are converted here.
+  return TorchCall("forward", [&]() -> StatusOr<ForwardResult> {
+    at::NoGradGuard no_grad;
+    return RunForward(on_device, options, visitor);
+  });
+}
+
+}  // namespace sinkscope::models

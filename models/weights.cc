@@ -1,0 +1,98 @@
+#include "models/weights.h"
+
+#include <set>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "core/torch_call.h"
+
+namespace sinkscope::models {
+
+namespace {
+std::string ShapeString(at::IntArrayRef shape) { return fmt::format("[{}]", fmt::join(shape, ",")); }
+}  // namespace
+
+StatusOr<Weights> Weights::Load(formats::TensorMap tensors, const WeightManifest& manifest,
+                                const std::vector<std::string>& prefixes,
+                                const LoadOptions& options, std::vector<std::string>* warnings) {
+  if (manifest.empty()) return InternalError("empty weight manifest");
+  std::string prefix;
+  bool found_prefix = false;
+  for (const auto& p : prefixes) {
+    if (tensors.count(p + manifest.front().name)) {
+      prefix = p;
+      found_prefix = true;
+      break;
+    }
+  }
+  if (!found_prefix) {
+    std::vector<std::string> tried;
+    for (const auto& p : prefixes) tried.push_back("'" + p + manifest.front().name + "'");
+    std::vector<std::string> sample;
+    for (const auto& [name, t] : tensors) {
+      if (sample.size() == 5) break;
+      sample.push_back("'" + name + "'");
+    }
+    return DataLossError(
+        "checkpoint does not contain the tensors this config needs: none of {} found; the "
+        "checkpoint has {} tensors, e.g. {}",
+        fmt::join(tried, ", "), tensors.size(), fmt::join(sample, ", "));
+  }
+
+  std::vector<std::string> problems;
+  std::set<std::string> used;
+  Weights w;
+  for (const auto& spec : manifest) {
+    const std::string key = spec.absolute ? spec.name : prefix + spec.name;
+    auto it = tensors.find(key);
+    if (it == tensors.end()) {
+      if (!spec.tied_to.empty() || !spec.required) continue;
+      problems.push_back(fmt::format("missing '{}' (expected shape {})", key, ShapeString(spec.shape)));
+      continue;
+    }
+    used.insert(key);
+    const at::Tensor& t = it->second;
+    if (t.sizes() != at::IntArrayRef(spec.shape)) {
+      problems.push_back(fmt::format("'{}' has shape {}, expected {}", key, ShapeString(t.sizes()),
+                                     ShapeString(spec.shape)));
+      continue;
+    }
+    if (!at::isFloatingType(t.scalar_type())) {
+      problems.push_back(fmt::format("'{}' has dtype {}, expected a floating-point type", key,
+                                     c10::toString(t.scalar_type())));
+      continue;
+    }
+    auto converted = TorchCall(fmt::format("converting '{}'", key), [&] {
+      return t.to(options.device, options.dtype).contiguous();
+    });
+    if (!converted.ok()) return converted.status();
+    w.by_name_[spec.name] = std::move(converted).value();
+  }
+  if (!problems.empty()) {
+    return DataLossError("checkpoint does not match the config: {}", fmt::join(problems, "; "));
+  }
+  for (const auto& spec : manifest) {
+    if (w.by_name_.count(spec.name) || spec.tied_to.empty()) continue;
+    auto tied = w.by_name_.find(spec.tied_to);
+    if (tied == w.by_name_.end()) {
+      return DataLossError("'{}' is absent and the tensor it is tied to, '{}', is absent too",
+                           spec.name, spec.tied_to);
+    }
+    w.by_name_[spec.name] = tied->second;
+  }
+  if (warnings != nullptr) {
+    for (const auto& [name, t] : tensors) {
+      if (!used.count(name)) warnings->push_back(fmt::format("unused checkpoint tensor '{}'", name));
+    }
+  }
+  return w;
+}
+
+const at::Tensor& Weights::Get(const std::string& name) const {
+  auto it = by_name_.find(name);
+  if (it != by_name_.end()) return it->second;
+  return undefined_;
+}
+
+}  // namespace sinkscope::models
