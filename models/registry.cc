@@ -68,6 +68,12 @@ StatusOr<std::unique_ptr<Model>> LoadModel(const std::string& source, const Load
     return UnimplementedError("weights dtype {} is not supported (fp32, bf16, fp16)",
                               c10::toString(options.dtype));
   }
+  if (options.dtype == c10::kHalf && !options.device.is_cuda()) {
+    // libtorch's CPU kernels have no fp16 matmul (1.13: "addmm_impl_cpu_ not implemented").
+    return UnimplementedError(
+        "fp16 weights need a CUDA device; on CPU use bf16 or fp32 (fp16 checkpoints are "
+        "converted on load)");
+  }
   if (options.device.is_cuda()) {
     auto available = TorchCall("checking CUDA", [] { return at::hasCUDA(); });
     if (!available.ok() || !available.value()) {
