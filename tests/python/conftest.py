@@ -1,0 +1,20 @@
+"""Shared pytest fixtures: where the build and the test fixtures are."""
+import os
+import pathlib
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def build_dir() -> pathlib.Path:
+    path = pathlib.Path(os.environ.get("SINKSCOPE_BUILD_DIR", ROOT / "build"))
+    if not (path / "sinkscope-run").exists():
+        pytest.fail(f"sinkscope-run not built in {path}; run scripts/test")
+    return path
+
+
+@pytest.fixture(scope="session")
+def fixtures_dir() -> pathlib.Path:
+    return ROOT / "tests" / "fixtures"
