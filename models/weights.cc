@@ -10,6 +10,20 @@
 namespace sinkscope::models {
 
 namespace {
+
+// Buffers Hugging Face checkpoints carry that are recomputed, not learned (position id ranges,
+// causal-mask tables, rotary frequencies): not worth a warning when unused.
+bool IsKnownBuffer(const std::string& name) {
+  for (const char* suffix : {".position_ids", ".attn.bias", ".attn.masked_bias", ".attention.bias",
+                             ".attention.masked_bias", ".rotary_emb.inv_freq"}) {
+    const std::string s(suffix);
+    if (name.size() >= s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
 std::string ShapeString(at::IntArrayRef shape) { return fmt::format("[{}]", fmt::join(shape, ",")); }
 }  // namespace
 
@@ -83,7 +97,7 @@ StatusOr<Weights> Weights::Load(formats::TensorMap tensors, const WeightManifest
   }
   if (warnings != nullptr) {
     for (const auto& [name, t] : tensors) {
-      if (!used.count(name)) warnings->push_back(fmt::format("unused checkpoint tensor '{}'", name));
+      if (!used.count(name) && !IsKnownBuffer(name)) warnings->push_back(fmt::format("unused checkpoint tensor '{}'", name));
     }
   }
   return w;
