@@ -9,7 +9,6 @@
 // model"). Tensors a shard holds beyond the ones the index lists for it are kept, as transformers
 // does; a name found in two shards is DATA_LOSS.
 #include <map>
-#include <set>
 #include <system_error>
 #include <vector>
 

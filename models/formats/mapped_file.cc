@@ -1,5 +1,6 @@
 #include "models/formats/mapped_file.h"
 
+#include <memory>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -68,7 +69,7 @@ StatusOr<std::shared_ptr<const MappedFile>> MappedFile::Open(const std::filesyst
   if (size == 0) {
     return std::shared_ptr<const MappedFile>(new MappedFile(path, nullptr, 0));
   }
-  void* p = ::mmap(nullptr, static_cast<size_t>(size), PROT_READ, MAP_PRIVATE, fd, 0);
+  void* p = ::mmap(nullptr, static_cast<size_t>(size), PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
   if (p == MAP_FAILED) {
     int err = errno;
     if (err == ENOMEM) {
@@ -107,9 +108,9 @@ StatusOr<at::Tensor> TensorFromMappedBytes(const std::shared_ptr<const MappedFil
   const uint8_t* src = file->data() + offset;
   if (reinterpret_cast<uintptr_t>(src) % itemsize == 0) {
     // Zero copy: the tensor's DataPtr context keeps the map alive. The const_cast is safe
-    // because the pages are PROT_READ, so a stray write faults instead of corrupting the file.
+    // because the map is private copy-on-write: a stray write copies the page, never the file.
     return TorchCall("wrapping mapped bytes", [&] {
-      auto* ctx = new std::shared_ptr<const MappedFile>(file);
+      auto* ctx = std::make_unique<std::shared_ptr<const MappedFile>>(file).release();
       return at::for_blob(const_cast<uint8_t*>(src), sizes)
           .context(ctx, &ReleaseMapping)
           .options(options)

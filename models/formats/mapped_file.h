@@ -1,9 +1,10 @@
-// A read-only memory map of a whole file, shared by the tensors that alias it.
+// A private (copy-on-write) memory map of a whole file, shared by the tensors that alias it.
 //
 // Checkpoint readers map the file once and hand out tensors whose storage points into the map;
 // each such tensor's DataPtr holds a std::shared_ptr<const MappedFile> as its context, so the map
-// lives as long as any tensor refers to it. Pages are mapped PROT_READ: writing through an
-// aliasing tensor faults, which is the point (checkpoint tensors are never written in place).
+// lives as long as any tensor refers to it. Pages are mapped MAP_PRIVATE with write access:
+// model code never writes weights in place, and if it ever did, the write would copy that page
+// in memory instead of crashing or touching the file.
 //
 // Pitfall: if another process truncates the file while it is mapped, touching the lost pages
 // raises SIGBUS. Checkpoints are not rewritten in place by the tools we know of (huggingface_hub
@@ -16,6 +17,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include <ATen/core/Tensor.h>
 #include <c10/core/ScalarType.h>
@@ -26,7 +28,7 @@ namespace sinkscope::formats {
 
 class MappedFile {
  public:
-  /// Maps `path` read-only. NOT_FOUND (no such file), PERMISSION_DENIED, INVALID_ARGUMENT (not a
+  /// Maps `path` privately (copy-on-write; the file is never modified). NOT_FOUND (no such file), PERMISSION_DENIED, INVALID_ARGUMENT (not a
   /// regular file), INTERNAL (other OS errors). An empty file gives an empty map.
   static StatusOr<std::shared_ptr<const MappedFile>> Open(const std::filesystem::path& path);
 

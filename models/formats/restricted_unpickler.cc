@@ -93,6 +93,13 @@ std::string_view TypeName(Kind kind) {
   return "?";
 }
 
+// "an int", "a str", "None": for messages about values.
+std::string WithArticle(Kind kind) {
+  if (kind == Kind::kNone) return "None";
+  if (kind == Kind::kInt) return "an int";
+  return fmt::format("a {}", TypeName(kind));
+}
+
 // Printable, length-limited rendering of bytes from the file for error messages.
 std::string Printable(std::string_view s) {
   constexpr size_t kMax = 80;
@@ -233,8 +240,6 @@ class Unpickler {
       RETURN_IF_ERROR(Step(op));
     }
   }
-
-  uint64_t copied_bytes() const { return copied_bytes_; }
 
  private:
   template <typename... Args>
@@ -892,7 +897,7 @@ class Flattener {
         }
         return OkStatus();
       default:
-        return InvalidArgumentError("'{}' is a {}, not a tensor", key, TypeName(v.kind));
+        return InvalidArgumentError("'{}' is {}, not a tensor", key, WithArticle(v.kind));
     }
   }
 
@@ -913,8 +918,8 @@ StatusOr<TensorMap> UnpickleStateDict(std::string_view pickle, const StorageLoad
   Unpickler unpickler(pickle, load, limits);
   ASSIGN_OR_RETURN(Ref root, unpickler.Run());
   if (root->kind != Kind::kDict) {
-    return InvalidArgumentError("the pickle holds a {}, not a dict of tensors",
-                                TypeName(root->kind));
+    return InvalidArgumentError("the pickle holds {}, not a dict of tensors",
+                                WithArticle(root->kind));
   }
   TensorMap tensors;
   const uint64_t budget = pickle.size() + 16;

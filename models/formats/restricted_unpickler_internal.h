@@ -55,7 +55,7 @@ struct UnpickleLimits {
 
 /// Unpickles `pickle` and flattens the resulting dict into a TensorMap: nested dicts join keys
 /// with '.', lists/tuples use their index. Every leaf must be a tensor: INVALID_ARGUMENT
-/// "'<key>' is a <type>, not a tensor" otherwise. Tensors are views of the storages `load`
+/// "'<key>' is an int, not a tensor" (etc.) otherwise. Tensors are views of the storages `load`
 /// returns when contiguous, copies otherwise.
 StatusOr<TensorMap> UnpickleStateDict(std::string_view pickle, const StorageLoader& load,
                                       const UnpickleLimits& limits = {});

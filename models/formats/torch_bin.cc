@@ -5,6 +5,7 @@
 // tensors reference storages through persistent ids), `data/<key>` (raw little-endian storage
 // bytes, 64-byte aligned), `version`, and since torch 1.13/2.x `byteorder` and `.data/...`.
 // The pickle goes through the restricted unpickler; storages alias the file's memory map.
+#include <algorithm>
 #include <unordered_map>
 
 #include <ATen/ATen.h>

@@ -130,7 +130,7 @@ TEST(TorchBinReaderTest, ReadsParameters) {
 TEST(TorchBinReaderTest, RejectsNonTensorLeaf) {
   auto tensors = ReadTorchBin(Fixture("non_tensor_leaf.bin"));
   ASSERT_EQ(tensors.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_TRUE(Contains(tensors.status(), "'step' is a int, not a tensor"))
+  EXPECT_TRUE(Contains(tensors.status(), "'step' is an int, not a tensor"))
       << tensors.status().ToString();
 }
 
@@ -353,7 +353,7 @@ TEST(RestrictedUnpicklerTest, RejectsHostileAndMalformedPickles) {
        kProto + "}" + Str("model") + "}" + Str("lr") + "G\x3f\xb9\x99\x99\x99\x99\x99\x9a" + "ss.",
        StatusCode::kInvalidArgument, "'model.lr' is a float, not a tensor"},
       {"NoneLeaf", kProto + "}" + Str("x") + "Ns.", StatusCode::kInvalidArgument,
-       "'x' is a None, not a tensor"},
+       "'x' is None, not a tensor"},
       {"BadPersistentId", kProto + "}" + Str("w") + Str("storage") + "Qs.", StatusCode::kDataLoss,
        "persistent id is not a ('storage'"},
       {"StorageTypeNotStorage",
