@@ -24,6 +24,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/status.h"
+#include "models/cpu_threads.h"
 #include "models/model.h"
 
 namespace sinkscope {
@@ -129,7 +130,8 @@ Status Run(const BenchArgs& args) {
   const int threads = args.threads > 0
                           ? args.threads
                           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  at::set_num_threads(threads);
+  const models::CpuThreadConfig thread_config = models::ConfigureCpuThreads(threads);
+  std::fprintf(stderr, "threads: %s\n", thread_config.ToString().c_str());
 
   ASSIGN_OR_RETURN(auto sentences, ReadIdsFile(args.ids_file));
   int64_t tokens_per_pass = 0;

@@ -99,7 +99,16 @@ WeightManifest BertManifest(const BertConfig& c) {
 class BertModel final : public Model {
  public:
   BertModel(BertConfig config, Weights weights)
-      : Model(config.info), config_(std::move(config)), w_(std::move(weights)) {}
+      : Model(config.info), config_(std::move(config)), w_(std::move(weights)) {
+    // One [3D,D] product instead of three: the activations are packed once per layer.
+    for (int l = 0; l < info_.num_layers; ++l) {
+      const std::string p = fmt::format("encoder.layer.{}.attention.self.", l);
+      fused_qkv_weight_.push_back(at::cat({w_.Get(p + "query.weight"), w_.Get(p + "key.weight"),
+                                           w_.Get(p + "value.weight")}));
+      fused_qkv_bias_.push_back(at::cat(
+          {w_.Get(p + "query.bias"), w_.Get(p + "key.bias"), w_.Get(p + "value.bias")}));
+    }
+  }
 
  protected:
   StatusOr<ForwardResult> RunForward(const Batch& batch, const ForwardOptions& options,
@@ -126,13 +135,12 @@ class BertModel final : public Model {
       blocks::LayerRecorder rec = ctx.BeginLayer(l);
       rec.Capture(CapturePoint::kHiddenIn, h);
 
-      auto project = [&](const char* name) {
-        return blocks::SplitHeads(blocks::Linear(h, W(fmt::format("attention.self.{}.weight", name).c_str()),
-                                                 W(fmt::format("attention.self.{}.bias", name).c_str())),
-                                  heads, hd);
-      };
-      at::Tensor out = blocks::Attend(project("query"), project("key"), project("value"),
-                                      {.divisor = divisor}, ctx.allowed(), rec);
+      auto qkv = blocks::Linear(h, fused_qkv_weight_[l], fused_qkv_bias_[l])
+                     .split(info_.hidden_size, -1);  // query | key | value
+      at::Tensor out = blocks::Attend(blocks::SplitHeads(qkv[0], heads, hd),
+                                      blocks::SplitHeads(qkv[1], heads, hd),
+                                      blocks::SplitHeads(qkv[2], heads, hd), {.divisor = divisor},
+                                      ctx.allowed(), rec);
       at::Tensor attn_out = blocks::Linear(blocks::MergeHeads(out),
                                            W("attention.output.dense.weight"),
                                            W("attention.output.dense.bias"));
@@ -159,6 +167,7 @@ class BertModel final : public Model {
  private:
   BertConfig config_;
   Weights w_;
+  std::vector<at::Tensor> fused_qkv_weight_, fused_qkv_bias_;  ///< per layer [3D,D], [3D]
 };
 
 }  // namespace

@@ -26,6 +26,7 @@
 #include "core/status.h"
 #include "models/formats/checkpoint.h"
 #include "models/formats/hf_cache.h"
+#include "models/cpu_threads.h"
 #include "models/model.h"
 
 namespace sinkscope {
@@ -107,7 +108,7 @@ at::Tensor SliceSentence(models::CapturePoint point, const at::Tensor& t, int64_
 }
 
 Status Run(const RunArgs& args) {
-  if (args.threads > 0) at::set_num_threads(args.threads);
+  spdlog::info("threads: {}", models::ConfigureCpuThreads(args.threads).ToString());
   if (args.batch_size <= 0) return InvalidArgumentError("--batch-size must be positive");
   std::vector<std::vector<int64_t>> inputs;
   for (const auto& text : args.ids) {
@@ -216,7 +217,6 @@ int main(int argc, char** argv) {
     return app.exit(e);
   }
   spdlog::set_default_logger(spdlog::stderr_color_mt("sinkscope-run"));
-  if (args.threads <= 0) at::set_num_threads(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
   sinkscope::Status status = sinkscope::Run(args);
   if (!status.ok()) {
     std::fprintf(stderr, "sinkscope-run: %s\n", status.ToString().c_str());
