@@ -68,7 +68,9 @@ class [[nodiscard]] Status {
   std::string message_;
 };
 
-inline Status OkStatus() { return Status(); }
+inline Status OkStatus() {
+  return Status();
+}
 
 template <typename... Args>
 Status InvalidArgumentError(fmt::format_string<Args...> f, Args&&... args) {
@@ -144,10 +146,10 @@ class [[nodiscard]] StatusOr {
 #define SINKSCOPE_CONCAT(a, b) SINKSCOPE_CONCAT_INNER(a, b)
 
 /// Returns the Status from the enclosing function if `expr` is not OK.
-#define RETURN_IF_ERROR(expr)                                   \
-  do {                                                          \
-    ::sinkscope::Status sinkscope_status_ = (expr);             \
-    if (!sinkscope_status_.ok()) return sinkscope_status_;      \
+#define RETURN_IF_ERROR(expr)                              \
+  do {                                                     \
+    ::sinkscope::Status sinkscope_status_ = (expr);        \
+    if (!sinkscope_status_.ok()) return sinkscope_status_; \
   } while (0)
 
 #define SINKSCOPE_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \

@@ -33,9 +33,8 @@ struct IsStatusOr<StatusOr<T>> : std::true_type {};
 template <typename Fn>
 auto TorchCall(std::string_view context, Fn&& fn) {
   using R = std::invoke_result_t<Fn>;
-  using Out = std::conditional_t<
-      std::is_void_v<R> || std::is_same_v<R, Status>, Status,
-      std::conditional_t<IsStatusOr<R>::value, R, StatusOr<R>>>;
+  using Out = std::conditional_t<std::is_void_v<R> || std::is_same_v<R, Status>, Status,
+                                 std::conditional_t<IsStatusOr<R>::value, R, StatusOr<R>>>;
   try {
     if constexpr (std::is_void_v<R>) {
       fn();
@@ -51,8 +50,8 @@ auto TorchCall(std::string_view context, Fn&& fn) {
     }
     return Out(Status(StatusCode::kInternal, fmt::format("{}: {}", context, msg)));
   } catch (const std::bad_alloc&) {
-    return Out(Status(StatusCode::kResourceExhausted,
-                      fmt::format("{}: out of host memory", context)));
+    return Out(
+        Status(StatusCode::kResourceExhausted, fmt::format("{}: out of host memory", context)));
   } catch (const std::exception& e) {
     return Out(Status(StatusCode::kInternal, fmt::format("{}: {}", context, FirstLine(e.what()))));
   }

@@ -41,7 +41,8 @@ inline constexpr int kNumCapturePoints = 11;
 std::string_view CapturePointName(CapturePoint point);
 
 /// Parses a name above, or a group: "qkv" (q,k,v), "hidden" (hidden_in,hidden_out),
-/// "mlp" (mlp_in,mlp_out), "attn" (attn_heads, attn_out), "all". INVALID_ARGUMENT lists valid names.
+/// "mlp" (mlp_in,mlp_out), "attn" (attn_heads, attn_out), "all". INVALID_ARGUMENT lists valid
+/// names.
 StatusOr<std::vector<CapturePoint>> ParseCapturePoints(std::string_view name);
 
 /// Which tensors to capture, and at which layers.
@@ -72,20 +73,20 @@ using LayerVisitor = std::function<Status(const LayerCapture&)>;
 /// every row of the chosen heads is renormalized over its keys (a row left with zero mass stays
 /// all zeros). The forward continues with the modified probabilities.
 struct AttentionKeyIntervention {
-  std::vector<int> layers;        ///< must be non-empty
-  std::vector<int> heads;         ///< query heads; empty means every head
-  std::vector<int64_t> columns;   ///< key positions within each sentence (0 = first token)
-  double scale = 0.0;             ///< 0 removes the columns; must be finite and >= 0
+  std::vector<int> layers;       ///< must be non-empty
+  std::vector<int> heads;        ///< query heads; empty means every head
+  std::vector<int64_t> columns;  ///< key positions within each sentence (0 = first token)
+  double scale = 0.0;            ///< 0 removes the columns; must be finite and >= 0
 };
 
 /// Change the MLP block output at chosen tokens before it joins the residual stream.
 struct MlpIntervention {
   enum class Kind { kAblateDirection, kScale };
   Kind kind = Kind::kScale;
-  std::vector<int> layers;        ///< must be non-empty
-  std::vector<int64_t> tokens;    ///< positions within each sentence
-  at::Tensor direction;           ///< [D], kAblateDirection: projected out (normalized here)
-  double scale = 1.0;             ///< kScale: multiplies the output; must be finite
+  std::vector<int> layers;      ///< must be non-empty
+  std::vector<int64_t> tokens;  ///< positions within each sentence
+  at::Tensor direction;         ///< [D], kAblateDirection: projected out (normalized here)
+  double scale = 1.0;           ///< kScale: multiplies the output; must be finite
 };
 
 struct Interventions {

@@ -11,10 +11,9 @@
 namespace sinkscope::models {
 
 std::string CpuThreadConfig::ToString() const {
-  return blas_threads > 0
-             ? fmt::format("OpenBLAS {} threads, libtorch intra-op {} thread(s)", blas_threads,
-                           intraop_threads)
-             : fmt::format("libtorch intra-op {} threads", intraop_threads);
+  return blas_threads > 0 ? fmt::format("OpenBLAS {} threads, libtorch intra-op {} thread(s)",
+                                        blas_threads, intraop_threads)
+                          : fmt::format("libtorch intra-op {} threads", intraop_threads);
 }
 
 CpuThreadConfig ConfigureCpuThreads(int threads) {

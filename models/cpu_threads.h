@@ -13,8 +13,8 @@
 namespace sinkscope::models {
 
 struct CpuThreadConfig {
-  int blas_threads = 0;    ///< threads given to OpenBLAS (0: OpenBLAS not found)
-  int intraop_threads = 0; ///< libtorch's at::get_num_threads() afterwards
+  int blas_threads = 0;     ///< threads given to OpenBLAS (0: OpenBLAS not found)
+  int intraop_threads = 0;  ///< libtorch's at::get_num_threads() afterwards
   std::string ToString() const;
 };
 

@@ -41,8 +41,8 @@ Status Model::ValidateBatch(const Batch& batch, const ForwardOptions& options) c
   }
   const int64_t b = batch.input_ids.size(0);
   if (static_cast<int64_t>(batch.lengths.size()) != b ||
-      static_cast<int64_t>(batch.offsets.size()) != b ||
-      !batch.attention_mask.defined() || batch.attention_mask.sizes() != batch.input_ids.sizes()) {
+      static_cast<int64_t>(batch.offsets.size()) != b || !batch.attention_mask.defined() ||
+      batch.attention_mask.sizes() != batch.input_ids.sizes()) {
     return InvalidArgumentError("malformed batch: build it with MakeBatch");
   }
   int64_t max_len = 0;
@@ -93,7 +93,8 @@ Status Model::ValidateBatch(const Batch& batch, const ForwardOptions& options) c
       if (c < 0 || c >= max_len) {
         return InvalidArgumentError(
             "attention intervention: key column {} is outside the input (longest input has {} "
-            "tokens)", c, max_len);
+            "tokens)",
+            c, max_len);
       }
     }
     if (!std::isfinite(iv.scale) || iv.scale < 0) {

@@ -21,7 +21,7 @@ struct ModelInfo {
   std::string model_type;    ///< config.json model_type, e.g. "llama"
   std::string architecture;  ///< the architecture file that runs it, e.g. "llama"
   int num_layers = 0;
-  int num_heads = 0;         ///< query heads (attention is reported per query head)
+  int num_heads = 0;  ///< query heads (attention is reported per query head)
   int num_kv_heads = 0;
   int hidden_size = 0;
   int head_dim = 0;
@@ -29,7 +29,7 @@ struct ModelInfo {
   int64_t max_positions = 0;  ///< longest input the position scheme supports
   bool causal = false;
   bool has_lm_head = false;
-  int64_t pad_token_id = 0;   ///< id used to fill padding (config pad_token_id, else 0)
+  int64_t pad_token_id = 0;             ///< id used to fill padding (config pad_token_id, else 0)
   c10::ScalarType dtype = c10::kFloat;  ///< weights' compute dtype
   c10::Device device = c10::Device(c10::kCPU);
   std::vector<std::string> load_warnings;  ///< unused checkpoint tensors, unknown config keys…
@@ -39,8 +39,8 @@ enum class PaddingSide { kRight, kLeft };
 
 /// A padded batch. Build it with MakeBatch.
 struct Batch {
-  at::Tensor input_ids;       ///< [B,T] int64; padding filled with ModelInfo::pad_token_id
-  at::Tensor attention_mask;  ///< [B,T] int64; 1 for real tokens
+  at::Tensor input_ids;          ///< [B,T] int64; padding filled with ModelInfo::pad_token_id
+  at::Tensor attention_mask;     ///< [B,T] int64; 1 for real tokens
   std::vector<int64_t> lengths;  ///< real tokens per sentence
   std::vector<int64_t> offsets;  ///< index of each sentence's first real token (left padding)
   PaddingSide side = PaddingSide::kRight;

@@ -21,16 +21,11 @@ struct Registration {
 };
 
 constexpr Registration kRegistry[] = {
-    {"bert", CreateBertModel},
-    {"roberta", CreateBertModel},
-    {"xlm-roberta", CreateBertModel},
-    {"gpt2", CreateGpt2Model},
-    {"gpt_neox", CreateGptNeoXModel},
-    {"llama", CreateLlamaModel},
-    {"mistral", CreateLlamaModel},
-    {"qwen2", CreateLlamaModel},
-    {"gemma", CreateGemmaModel},
-    {"phi", CreatePhiModel},
+    {"bert", CreateBertModel},        {"roberta", CreateBertModel},
+    {"xlm-roberta", CreateBertModel}, {"gpt2", CreateGpt2Model},
+    {"gpt_neox", CreateGptNeoXModel}, {"llama", CreateLlamaModel},
+    {"mistral", CreateLlamaModel},    {"qwen2", CreateLlamaModel},
+    {"gemma", CreateGemmaModel},      {"phi", CreatePhiModel},
 };
 
 }  // namespace
@@ -82,8 +77,8 @@ StatusOr<std::unique_ptr<Model>> LoadModel(const std::string& source, const Load
     }
   }
   ASSIGN_OR_RETURN(formats::TensorMap tensors, formats::ReadCheckpointDir(snapshot.directory));
-  auto model = registration->factory(
-      ArchInputs{config, config_path.string(), std::move(tensors), options});
+  auto model =
+      registration->factory(ArchInputs{config, config_path.string(), std::move(tensors), options});
   if (!model.ok()) return model.status().WithContext(snapshot.directory.string());
   return model;
 }

@@ -24,7 +24,9 @@ bool IsKnownBuffer(const std::string& name) {
   return false;
 }
 
-std::string ShapeString(at::IntArrayRef shape) { return fmt::format("[{}]", fmt::join(shape, ",")); }
+std::string ShapeString(at::IntArrayRef shape) {
+  return fmt::format("[{}]", fmt::join(shape, ","));
+}
 }  // namespace
 
 StatusOr<Weights> Weights::Load(formats::TensorMap tensors, const WeightManifest& manifest,
@@ -62,7 +64,8 @@ StatusOr<Weights> Weights::Load(formats::TensorMap tensors, const WeightManifest
     auto it = tensors.find(key);
     if (it == tensors.end()) {
       if (!spec.tied_to.empty() || !spec.required) continue;
-      problems.push_back(fmt::format("missing '{}' (expected shape {})", key, ShapeString(spec.shape)));
+      problems.push_back(
+          fmt::format("missing '{}' (expected shape {})", key, ShapeString(spec.shape)));
       continue;
     }
     used.insert(key);
@@ -77,9 +80,8 @@ StatusOr<Weights> Weights::Load(formats::TensorMap tensors, const WeightManifest
                                      c10::toString(t.scalar_type())));
       continue;
     }
-    auto converted = TorchCall(fmt::format("converting '{}'", key), [&] {
-      return t.to(options.device, options.dtype).contiguous();
-    });
+    auto converted = TorchCall(fmt::format("converting '{}'", key),
+                               [&] { return t.to(options.device, options.dtype).contiguous(); });
     if (!converted.ok()) return converted.status();
     w.by_name_[spec.name] = std::move(converted).value();
   }
@@ -97,7 +99,8 @@ StatusOr<Weights> Weights::Load(formats::TensorMap tensors, const WeightManifest
   }
   if (warnings != nullptr) {
     for (const auto& [name, t] : tensors) {
-      if (!used.count(name) && !IsKnownBuffer(name)) warnings->push_back(fmt::format("unused checkpoint tensor '{}'", name));
+      if (!used.count(name) && !IsKnownBuffer(name))
+        warnings->push_back(fmt::format("unused checkpoint tensor '{}'", name));
     }
   }
   return w;

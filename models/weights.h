@@ -18,7 +18,7 @@ struct WeightSpec {
   WeightSpec(std::string name_in, std::vector<int64_t> shape_in, bool required_in = true)
       : name(std::move(name_in)), shape(std::move(shape_in)), required(required_in) {}
 
-  std::string name;            ///< key below the detected prefix, e.g. "layers.0.mlp.up_proj.weight"
+  std::string name;  ///< key below the detected prefix, e.g. "layers.0.mlp.up_proj.weight"
   std::vector<int64_t> shape;  ///< expected shape
   bool required = true;        ///< optional tensors may be absent (e.g. biases some configs drop)
   std::string tied_to;         ///< if absent, use this manifest tensor (tied embeddings)

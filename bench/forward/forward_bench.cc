@@ -23,6 +23,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "core/int_list.h"
 #include "core/status.h"
 #include "models/cpu_threads.h"
 #include "models/model.h"
@@ -49,28 +50,10 @@ StatusOr<std::vector<std::vector<int64_t>>> ReadIdsFile(const std::string& path)
     ++line_no;
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.find_first_not_of(" \t") == std::string::npos) continue;
-    std::vector<int64_t> ids;
-    size_t pos = 0;
-    while (true) {
-      const size_t comma = line.find(',', pos);
-      const std::string item =
-          line.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
-      size_t used = 0;
-      int64_t v = 0;
-      try {
-        v = std::stoll(item, &used);
-      } catch (const std::exception&) {
-        used = 0;
-      }
-      if (used == 0 || item.find_first_not_of(" \t", used) != std::string::npos) {
-        return InvalidArgumentError("--ids-file '{}' line {}: '{}' is not an integer", path,
-                                    line_no, item);
-      }
-      ids.push_back(v);
-      if (comma == std::string::npos) break;
-      pos = comma + 1;
-    }
-    sentences.push_back(std::move(ids));
+    auto ids = ParseIntList(line);
+    if (!ids.ok())
+      return ids.status().WithContext(fmt::format("--ids-file '{}' line {}", path, line_no));
+    sentences.push_back(std::move(ids).value());
   }
   if (sentences.empty()) return InvalidArgumentError("--ids-file '{}': no sentences", path);
   return sentences;

@@ -25,14 +25,14 @@ void ReadCommonSizes(formats::ConfigReader& reader, const CommonSizeKeys& keys, 
     reader.RequirePositive(keys.head_dim, head_dim);
   } else if (heads > 0 && hidden > 0) {
     if (hidden % heads != 0) {
-      reader.Fail(keys.heads, fmt::format("= {} does not divide {} = {}", heads, keys.hidden,
-                                          hidden));
+      reader.Fail(keys.heads,
+                  fmt::format("= {} does not divide {} = {}", heads, keys.hidden, hidden));
     }
     head_dim = hidden / heads;
   }
   if (heads > 0 && kv_heads > 0 && heads % kv_heads != 0) {
-    reader.Fail(keys.kv_heads, fmt::format("= {} does not divide {} = {}", kv_heads, keys.heads,
-                                           heads));
+    reader.Fail(keys.kv_heads,
+                fmt::format("= {} does not divide {} = {}", kv_heads, keys.heads, heads));
   }
   constexpr int64_t kLimit = 1 << 20;  // far above any real model; guards int conversions
   for (int64_t v : {hidden, layers, heads, kv_heads, head_dim}) {
@@ -49,22 +49,53 @@ void ReadCommonSizes(formats::ConfigReader& reader, const CommonSizeKeys& keys, 
 
 void AddUnusedKeyWarnings(const formats::ConfigReader& reader, ModelInfo& info) {
   // Keys that describe training, generation, tokenization or bookkeeping, not the forward pass.
-  static const std::set<std::string> kIgnored = {  // NOLINT: immutable table
-      "architectures", "model_type", "transformers_version", "torch_dtype", "dtype",
-      "_name_or_path", "use_cache", "bos_token_id", "eos_token_id", "initializer_range",
-      "attention_probs_dropout_prob", "hidden_dropout_prob", "attention_dropout",
-      "hidden_dropout", "resid_pdrop", "embd_pdrop", "attn_pdrop", "summary_activation",
-      "summary_first_dropout", "summary_proj_to_labels", "summary_type", "summary_use_proj",
-      "task_specific_params", "gradient_checkpointing", "classifier_dropout", "pretraining_tp",
-      "id2label", "label2id", "tokenizer_class", "output_past", "n_ctx", "is_decoder",
-      "tie_encoder_decoder", "problem_type", "return_dict", "output_hidden_states",
-      "output_attentions", "chunk_size_feed_forward", "use_return_dict", "decoder_start_token_id",
-      "sep_token_id", "cls_token_id"};
+  static const std::set<std::string> kIgnored = {// NOLINT: immutable table
+                                                 "architectures",
+                                                 "model_type",
+                                                 "transformers_version",
+                                                 "torch_dtype",
+                                                 "dtype",
+                                                 "_name_or_path",
+                                                 "use_cache",
+                                                 "bos_token_id",
+                                                 "eos_token_id",
+                                                 "initializer_range",
+                                                 "attention_probs_dropout_prob",
+                                                 "hidden_dropout_prob",
+                                                 "attention_dropout",
+                                                 "hidden_dropout",
+                                                 "resid_pdrop",
+                                                 "embd_pdrop",
+                                                 "attn_pdrop",
+                                                 "summary_activation",
+                                                 "summary_first_dropout",
+                                                 "summary_proj_to_labels",
+                                                 "summary_type",
+                                                 "summary_use_proj",
+                                                 "task_specific_params",
+                                                 "gradient_checkpointing",
+                                                 "classifier_dropout",
+                                                 "pretraining_tp",
+                                                 "id2label",
+                                                 "label2id",
+                                                 "tokenizer_class",
+                                                 "output_past",
+                                                 "n_ctx",
+                                                 "is_decoder",
+                                                 "tie_encoder_decoder",
+                                                 "problem_type",
+                                                 "return_dict",
+                                                 "output_hidden_states",
+                                                 "output_attentions",
+                                                 "chunk_size_feed_forward",
+                                                 "use_return_dict",
+                                                 "decoder_start_token_id",
+                                                 "sep_token_id",
+                                                 "cls_token_id"};
   for (const auto& key : reader.UnreadKeys()) {
     if (!kIgnored.count(key)) {
-      info.load_warnings.push_back(
-          fmt::format("config key '{}' is not used by the {} architecture", key,
-                      info.architecture));
+      info.load_warnings.push_back(fmt::format("config key '{}' is not used by the {} architecture",
+                                               key, info.architecture));
     }
   }
 }

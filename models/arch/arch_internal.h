@@ -24,8 +24,8 @@ struct ArchInputs {
 
 using ArchFactory = StatusOr<std::unique_ptr<Model>> (*)(ArchInputs inputs);
 
-StatusOr<std::unique_ptr<Model>> CreateBertModel(ArchInputs inputs);     // bert, roberta, xlm-roberta
-StatusOr<std::unique_ptr<Model>> CreateGpt2Model(ArchInputs inputs);     // gpt2
+StatusOr<std::unique_ptr<Model>> CreateBertModel(ArchInputs inputs);  // bert, roberta, xlm-roberta
+StatusOr<std::unique_ptr<Model>> CreateGpt2Model(ArchInputs inputs);  // gpt2
 StatusOr<std::unique_ptr<Model>> CreateGptNeoXModel(ArchInputs inputs);  // gpt_neox
 StatusOr<std::unique_ptr<Model>> CreateLlamaModel(ArchInputs inputs);    // llama, mistral, qwen2
 StatusOr<std::unique_ptr<Model>> CreateGemmaModel(ArchInputs inputs);    // gemma
@@ -38,8 +38,8 @@ struct CommonSizeKeys {
   const char* hidden = "hidden_size";
   const char* layers = "num_hidden_layers";
   const char* heads = "num_attention_heads";
-  const char* kv_heads = nullptr;   ///< absent: kv heads = heads
-  const char* head_dim = nullptr;   ///< absent: hidden / heads
+  const char* kv_heads = nullptr;  ///< absent: kv heads = heads
+  const char* head_dim = nullptr;  ///< absent: hidden / heads
   const char* positions = "max_position_embeddings";
   const char* vocab = "vocab_size";
 };

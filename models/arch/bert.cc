@@ -1,9 +1,9 @@
 // BERT (BertModel; also MiniLM) and RoBERTa / XLM-RoBERTa (RobertaModel, XLMRobertaModel).
 //
-// Reference: transformers 4.57.6, models/bert/modeling_bert.py and models/roberta/modeling_roberta.py.
-// Post-LayerNorm encoder: h = LN(h + dense(attn(h))); h = LN(h + down(gelu(up(h)))). Embeddings:
-// word + token_type (all type 0) + absolute position, then LayerNorm. Scores are divided by
-// sqrt(head_dim); padding keys are masked, no causal mask.
+// Reference: transformers 4.57.6, models/bert/modeling_bert.py and
+// models/roberta/modeling_roberta.py. Post-LayerNorm encoder: h = LN(h + dense(attn(h))); h = LN(h
+// + down(gelu(up(h)))). Embeddings: word + token_type (all type 0) + absolute position, then
+// LayerNorm. Scores are divided by sqrt(head_dim); padding keys are masked, no causal mask.
 // RoBERTa's only deviation: position ids start at padding_idx + 1 and skip padding tokens
 // (create_position_ids_from_input_ids), so it supports max_position_embeddings − padding_idx − 1
 // tokens. Relative position embeddings (position_embedding_type ≠ "absolute") are not supported.
@@ -103,10 +103,10 @@ class BertModel final : public Model {
     // One [3D,D] product instead of three: the activations are packed once per layer.
     for (int l = 0; l < info_.num_layers; ++l) {
       const std::string p = fmt::format("encoder.layer.{}.attention.self.", l);
-      fused_qkv_weight_.push_back(at::cat({w_.Get(p + "query.weight"), w_.Get(p + "key.weight"),
-                                           w_.Get(p + "value.weight")}));
-      fused_qkv_bias_.push_back(at::cat(
-          {w_.Get(p + "query.bias"), w_.Get(p + "key.bias"), w_.Get(p + "value.bias")}));
+      fused_qkv_weight_.push_back(at::cat(
+          {w_.Get(p + "query.weight"), w_.Get(p + "key.weight"), w_.Get(p + "value.weight")}));
+      fused_qkv_bias_.push_back(
+          at::cat({w_.Get(p + "query.bias"), w_.Get(p + "key.bias"), w_.Get(p + "value.bias")}));
     }
   }
 
@@ -137,22 +137,22 @@ class BertModel final : public Model {
 
       auto qkv = blocks::Linear(h, fused_qkv_weight_[l], fused_qkv_bias_[l])
                      .split(info_.hidden_size, -1);  // query | key | value
-      at::Tensor out = blocks::Attend(blocks::SplitHeads(qkv[0], heads, hd),
-                                      blocks::SplitHeads(qkv[1], heads, hd),
-                                      blocks::SplitHeads(qkv[2], heads, hd), {.divisor = divisor},
-                                      ctx.allowed(), rec);
-      at::Tensor attn_out = blocks::Linear(blocks::MergeHeads(out),
-                                           W("attention.output.dense.weight"),
-                                           W("attention.output.dense.bias"));
+      at::Tensor out = blocks::Attend(
+          blocks::SplitHeads(qkv[0], heads, hd), blocks::SplitHeads(qkv[1], heads, hd),
+          blocks::SplitHeads(qkv[2], heads, hd), {.divisor = divisor}, ctx.allowed(), rec);
+      at::Tensor attn_out =
+          blocks::Linear(blocks::MergeHeads(out), W("attention.output.dense.weight"),
+                         W("attention.output.dense.bias"));
       rec.Capture(CapturePoint::kAttnOut, attn_out);
       at::Tensor x = blocks::LayerNorm(attn_out + h, W("attention.output.LayerNorm.weight"),
                                        W("attention.output.LayerNorm.bias"), eps);
 
       rec.Capture(CapturePoint::kMlpIn, x);
-      at::Tensor mlp = blocks::DenseMlp(
-          x, {W("intermediate.dense.weight"), W("intermediate.dense.bias"),
-              W("output.dense.weight"), W("output.dense.bias")},
-          config_.hidden_act);
+      at::Tensor mlp =
+          blocks::DenseMlp(x,
+                           {W("intermediate.dense.weight"), W("intermediate.dense.bias"),
+                            W("output.dense.weight"), W("output.dense.bias")},
+                           config_.hidden_act);
       mlp = blocks::ApplyMlpInterventions(rec, mlp);
       rec.Capture(CapturePoint::kMlpOut, mlp);
       h = blocks::LayerNorm(mlp + x, W("output.LayerNorm.weight"), W("output.LayerNorm.bias"), eps);
@@ -176,10 +176,9 @@ StatusOr<std::unique_ptr<Model>> CreateBertModel(ArchInputs in) {
   ASSIGN_OR_RETURN(BertConfig config, ParseBertConfig(in.config, in.source));
   config.info.dtype = in.options.dtype;
   config.info.device = in.options.device;
-  ASSIGN_OR_RETURN(Weights weights,
-                   Weights::Load(std::move(in.tensors), BertManifest(config),
-                                 {"", "bert.", "roberta."}, in.options,
-                                 &config.info.load_warnings));
+  ASSIGN_OR_RETURN(Weights weights, Weights::Load(std::move(in.tensors), BertManifest(config),
+                                                  {"", "bert.", "roberta."}, in.options,
+                                                  &config.info.load_warnings));
   return std::unique_ptr<Model>(std::make_unique<BertModel>(std::move(config), std::move(weights)));
 }
 

@@ -35,8 +35,9 @@ StatusOr<Gpt2Config> ParseGpt2Config(const nlohmann::json& json, const std::stri
   c.info.architecture = "gpt2";
   c.info.causal = true;
   c.info.has_lm_head = true;
-  ReadCommonSizes(r, {.hidden = "n_embd", .layers = "n_layer", .heads = "n_head",
-                      .positions = "n_positions"}, c.info);
+  ReadCommonSizes(
+      r, {.hidden = "n_embd", .layers = "n_layer", .heads = "n_head", .positions = "n_positions"},
+      c.info);
   c.n_inner = r.Int("n_inner", 4 * int64_t{c.info.hidden_size});
   r.RequirePositive("n_inner", c.n_inner);
   c.layer_norm_epsilon = r.Double("layer_norm_epsilon", 1e-5);
@@ -112,10 +113,9 @@ class Gpt2Model final : public Model {
       auto parts = qkv.split(d, -1);
       double divisor = config_.scale_attn_weights ? std::sqrt(double(hd)) : 1.0;
       if (config_.scale_attn_by_inverse_layer_idx) divisor *= double(l + 1);
-      at::Tensor out = blocks::Attend(blocks::SplitHeads(parts[0], heads, hd),
-                                      blocks::SplitHeads(parts[1], heads, hd),
-                                      blocks::SplitHeads(parts[2], heads, hd),
-                                      {.divisor = divisor}, ctx.allowed(), rec);
+      at::Tensor out = blocks::Attend(
+          blocks::SplitHeads(parts[0], heads, hd), blocks::SplitHeads(parts[1], heads, hd),
+          blocks::SplitHeads(parts[2], heads, hd), {.divisor = divisor}, ctx.allowed(), rec);
       at::Tensor attn_out =
           Conv1D(blocks::MergeHeads(out), W("attn.c_proj.weight"), W("attn.c_proj.bias"));
       rec.Capture(CapturePoint::kAttnOut, attn_out);
@@ -152,8 +152,8 @@ StatusOr<std::unique_ptr<Model>> CreateGpt2Model(ArchInputs in) {
   config.info.dtype = in.options.dtype;
   config.info.device = in.options.device;
   ASSIGN_OR_RETURN(Weights weights,
-                   Weights::Load(std::move(in.tensors), Gpt2Manifest(config),
-                                 {"transformer.", ""}, in.options, &config.info.load_warnings));
+                   Weights::Load(std::move(in.tensors), Gpt2Manifest(config), {"transformer.", ""},
+                                 in.options, &config.info.load_warnings));
   return std::unique_ptr<Model>(std::make_unique<Gpt2Model>(std::move(config), std::move(weights)));
 }
 

@@ -30,8 +30,7 @@ struct GptNeoXConfig {
   blocks::RopeConfig rope;
 };
 
-StatusOr<GptNeoXConfig> ParseGptNeoXConfig(const nlohmann::json& json,
-                                           const std::string& source) {
+StatusOr<GptNeoXConfig> ParseGptNeoXConfig(const nlohmann::json& json, const std::string& source) {
   formats::ConfigReader r(json, source);
   GptNeoXConfig c;
   c.info.model_type = "gpt_neox";
@@ -94,7 +93,9 @@ WeightManifest GptNeoXManifest(const GptNeoXConfig& c) {
 class GptNeoXModel final : public Model {
  public:
   GptNeoXModel(GptNeoXConfig config, Weights weights)
-      : Model(config.info), config_(std::move(config)), w_(std::move(weights)),
+      : Model(config.info),
+        config_(std::move(config)),
+        w_(std::move(weights)),
         rotary_(config_.rope) {}
 
  protected:
@@ -111,8 +112,8 @@ class GptNeoXModel final : public Model {
       blocks::LayerRecorder rec = ctx.BeginLayer(l);
       rec.Capture(CapturePoint::kHiddenIn, h);
 
-      at::Tensor x = blocks::LayerNorm(h, W("input_layernorm.weight"),
-                                       W("input_layernorm.bias"), eps);
+      at::Tensor x =
+          blocks::LayerNorm(h, W("input_layernorm.weight"), W("input_layernorm.bias"), eps);
       at::Tensor qkv = blocks::Linear(x, W("attention.query_key_value.weight"),
                                       W("attention.query_key_value.bias"));
       // [B,T,H,3·hd] → [B,H,T,3·hd] → q, k, v per head.
@@ -130,10 +131,11 @@ class GptNeoXModel final : public Model {
       x = blocks::LayerNorm(mlp_residual, W("post_attention_layernorm.weight"),
                             W("post_attention_layernorm.bias"), eps);
       rec.Capture(CapturePoint::kMlpIn, x);
-      at::Tensor mlp = blocks::DenseMlp(
-          x, {W("mlp.dense_h_to_4h.weight"), W("mlp.dense_h_to_4h.bias"),
-              W("mlp.dense_4h_to_h.weight"), W("mlp.dense_4h_to_h.bias")},
-          config_.hidden_act);
+      at::Tensor mlp =
+          blocks::DenseMlp(x,
+                           {W("mlp.dense_h_to_4h.weight"), W("mlp.dense_h_to_4h.bias"),
+                            W("mlp.dense_4h_to_h.weight"), W("mlp.dense_4h_to_h.bias")},
+                           config_.hidden_act);
       mlp = blocks::ApplyMlpInterventions(rec, mlp);
       rec.Capture(CapturePoint::kMlpOut, mlp);
       // HF order: parallel → mlp + attn + h; sequential → mlp + (attn + h).
@@ -145,7 +147,8 @@ class GptNeoXModel final : public Model {
     result.final_hidden = blocks::LayerNorm(h, w_.Get("final_layer_norm.weight"),
                                             w_.Get("final_layer_norm.bias"), eps);
     if (options.compute_logits) {
-      result.logits = blocks::Linear(result.final_hidden, w_.Get("embed_out.weight")).to(at::kFloat);
+      result.logits =
+          blocks::Linear(result.final_hidden, w_.Get("embed_out.weight")).to(at::kFloat);
     }
     return result;
   }
@@ -163,8 +166,8 @@ StatusOr<std::unique_ptr<Model>> CreateGptNeoXModel(ArchInputs in) {
   config.info.dtype = in.options.dtype;
   config.info.device = in.options.device;
   ASSIGN_OR_RETURN(Weights weights,
-                   Weights::Load(std::move(in.tensors), GptNeoXManifest(config),
-                                 {"gpt_neox.", ""}, in.options, &config.info.load_warnings));
+                   Weights::Load(std::move(in.tensors), GptNeoXManifest(config), {"gpt_neox.", ""},
+                                 in.options, &config.info.load_warnings));
   return std::unique_ptr<Model>(
       std::make_unique<GptNeoXModel>(std::move(config), std::move(weights)));
 }

@@ -1,11 +1,12 @@
 // LLaMA family: LlamaForCausalLM (LLaMA 1/2/3, SmolLM), MistralForCausalLM, Qwen2ForCausalLM.
 //
-// Reference: transformers 4.57.6, models/llama/modeling_llama.py, models/mistral/modeling_mistral.py,
-// models/qwen2/modeling_qwen2.py. Pre-norm decoder: h += o_proj(attn(rms(h))); h += mlp(rms(h)),
-// SwiGLU MLP, rotary embeddings (default / linear / llama3 scaling), grouped-query attention.
-// Deviations that matter here: Qwen2 has q/k/v biases (always; `attention_bias` for LLaMA);
-// Mistral/Qwen2 sliding windows are applied by HF only when the input is longer than the window:
-// we reject configs whose window is shorter than max_position_embeddings instead of guessing.
+// Reference: transformers 4.57.6, models/llama/modeling_llama.py,
+// models/mistral/modeling_mistral.py, models/qwen2/modeling_qwen2.py. Pre-norm decoder: h +=
+// o_proj(attn(rms(h))); h += mlp(rms(h)), SwiGLU MLP, rotary embeddings (default / linear / llama3
+// scaling), grouped-query attention. Deviations that matter here: Qwen2 has q/k/v biases (always;
+// `attention_bias` for LLaMA); Mistral/Qwen2 sliding windows are applied by HF only when the input
+// is longer than the window: we reject configs whose window is shorter than max_position_embeddings
+// instead of guessing.
 #include <cmath>
 
 #include <fmt/format.h>
@@ -21,8 +22,6 @@
 
 namespace sinkscope::models {
 namespace {
-
-
 
 StatusOr<LlamaConfig> ParseLlamaConfig(const nlohmann::json& json, const std::string& source) {
   formats::ConfigReader r(json, source);
@@ -91,7 +90,9 @@ WeightManifest LlamaManifest(const LlamaConfig& c) {
 class LlamaModel final : public Model {
  public:
   LlamaModel(LlamaConfig config, Weights weights)
-      : Model(config.info), config_(std::move(config)), w_(std::move(weights)),
+      : Model(config.info),
+        config_(std::move(config)),
+        w_(std::move(weights)),
         rotary_(config_.rope) {}
 
  protected:
@@ -122,8 +123,8 @@ class LlamaModel final : public Model {
           blocks::Linear(x, W("self_attn.v_proj.weight"), W("self_attn.v_proj.bias")), h_kv, hd);
       q = rotary_.Apply(q, cs);
       k = rotary_.Apply(k, cs);
-      at::Tensor heads = blocks::Attend(q, k, v, {.factor = std::pow(double(hd), -0.5)},
-                                        ctx.allowed(), rec);
+      at::Tensor heads =
+          blocks::Attend(q, k, v, {.factor = std::pow(double(hd), -0.5)}, ctx.allowed(), rec);
       at::Tensor attn_out = blocks::Linear(blocks::MergeHeads(heads), W("self_attn.o_proj.weight"));
       rec.Capture(CapturePoint::kAttnOut, attn_out);
       h = h + attn_out;
@@ -166,7 +167,8 @@ StatusOr<std::unique_ptr<Model>> BuildLlamaFamilyModel(LlamaConfig config, ArchI
   ASSIGN_OR_RETURN(Weights weights,
                    Weights::Load(std::move(in.tensors), LlamaManifest(config), {"model.", ""},
                                  in.options, &config.info.load_warnings));
-  return std::unique_ptr<Model>(std::make_unique<LlamaModel>(std::move(config), std::move(weights)));
+  return std::unique_ptr<Model>(
+      std::make_unique<LlamaModel>(std::move(config), std::move(weights)));
 }
 
 }  // namespace sinkscope::models

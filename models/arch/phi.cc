@@ -94,7 +94,9 @@ WeightManifest PhiManifest(const PhiConfig& c) {
 class PhiModel final : public Model {
  public:
   PhiModel(PhiConfig config, Weights weights)
-      : Model(config.info), config_(std::move(config)), w_(std::move(weights)),
+      : Model(config.info),
+        config_(std::move(config)),
+        w_(std::move(weights)),
         rotary_(config_.rope) {}
 
  protected:
@@ -111,8 +113,8 @@ class PhiModel final : public Model {
       blocks::LayerRecorder rec = ctx.BeginLayer(l);
       rec.Capture(CapturePoint::kHiddenIn, h);
 
-      at::Tensor x = blocks::LayerNorm(h, W("input_layernorm.weight"),
-                                       W("input_layernorm.bias"), eps);
+      at::Tensor x =
+          blocks::LayerNorm(h, W("input_layernorm.weight"), W("input_layernorm.bias"), eps);
       at::Tensor q = blocks::SplitHeads(
           blocks::Linear(x, W("self_attn.q_proj.weight"), W("self_attn.q_proj.bias")), h_q, hd);
       at::Tensor k = blocks::SplitHeads(
@@ -121,8 +123,8 @@ class PhiModel final : public Model {
           blocks::Linear(x, W("self_attn.v_proj.weight"), W("self_attn.v_proj.bias")), h_kv, hd);
       q = rotary_.Apply(q, cs);
       k = rotary_.Apply(k, cs);
-      at::Tensor out = blocks::Attend(q, k, v, {.factor = std::pow(double(hd), -0.5)},
-                                      ctx.allowed(), rec);
+      at::Tensor out =
+          blocks::Attend(q, k, v, {.factor = std::pow(double(hd), -0.5)}, ctx.allowed(), rec);
       at::Tensor attn_out = blocks::Linear(blocks::MergeHeads(out), W("self_attn.dense.weight"),
                                            W("self_attn.dense.bias"));
       rec.Capture(CapturePoint::kAttnOut, attn_out);
@@ -138,12 +140,12 @@ class PhiModel final : public Model {
       RETURN_IF_ERROR(ctx.EndLayer(rec, visitor));
     }
     ForwardResult result;
-    result.final_hidden = blocks::LayerNorm(h, w_.Get("final_layernorm.weight"),
-                                            w_.Get("final_layernorm.bias"), eps);
+    result.final_hidden =
+        blocks::LayerNorm(h, w_.Get("final_layernorm.weight"), w_.Get("final_layernorm.bias"), eps);
     if (options.compute_logits) {
-      result.logits = blocks::Linear(result.final_hidden, w_.Get("lm_head.weight"),
-                                     w_.Get("lm_head.bias"))
-                          .to(at::kFloat);
+      result.logits =
+          blocks::Linear(result.final_hidden, w_.Get("lm_head.weight"), w_.Get("lm_head.bias"))
+              .to(at::kFloat);
     }
     return result;
   }

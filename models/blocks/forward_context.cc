@@ -12,8 +12,9 @@ LayerRecorder::LayerRecorder(int layer, const CaptureOptions& capture)
 void LayerRecorder::Capture(CapturePoint p, const at::Tensor& t) {
   if (!Wants(p)) return;
   // A copy, so later in-place work in the forward can never change what the visitor sees.
-  capture_.tensors[static_cast<int>(p)] = t.detach().to(at::kFloat, /*non_blocking=*/false,
-                                                        /*copy=*/true)
+  capture_.tensors[static_cast<int>(p)] = t.detach()
+                                              .to(at::kFloat, /*non_blocking=*/false,
+                                                  /*copy=*/true)
                                               .contiguous();
 }
 
@@ -52,8 +53,8 @@ ForwardContext::ForwardContext(const Batch& batch, const ForwardOptions& options
 
   at::Tensor key_ok = batch.attention_mask.to(at::kBool).unsqueeze(1).unsqueeze(1);  // [B,1,1,S]
   if (info.causal) {
-    at::Tensor causal = at::ones({t, t}, at::TensorOptions().dtype(at::kBool).device(device))
-                            .tril();  // [T,S]
+    at::Tensor causal =
+        at::ones({t, t}, at::TensorOptions().dtype(at::kBool).device(device)).tril();  // [T,S]
     allowed_ = key_ok & causal.unsqueeze(0).unsqueeze(0);
   } else {
     allowed_ = key_ok.expand({-1, 1, t, t});

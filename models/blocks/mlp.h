@@ -11,11 +11,11 @@ namespace sinkscope::models::blocks {
 
 /// Activation functions by their Hugging Face names (transformers/activations.py ACT2FN).
 enum class Activation {
-  kGeluErf,       ///< "gelu": exact erf form
-  kGeluNew,       ///< "gelu_new", "gelu_fast": 0.5x(1+tanh(√(2/π)(x+0.044715x³))) written out
-  kGeluTanh,      ///< "gelu_pytorch_tanh": torch's tanh approximation kernel
-  kSilu,          ///< "silu", "swish"
-  kRelu,          ///< "relu"
+  kGeluErf,   ///< "gelu": exact erf form
+  kGeluNew,   ///< "gelu_new", "gelu_fast": 0.5x(1+tanh(√(2/π)(x+0.044715x³))) written out
+  kGeluTanh,  ///< "gelu_pytorch_tanh": torch's tanh approximation kernel
+  kSilu,      ///< "silu", "swish"
+  kRelu,      ///< "relu"
 };
 
 /// INVALID_ARGUMENT for names outside the list above (naming the config key).

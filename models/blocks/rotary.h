@@ -14,12 +14,12 @@
 namespace sinkscope::models::blocks {
 
 struct RopeConfig {
-  int64_t rotary_dim = 0;  ///< channels rotated per head (even)
-  double theta = 10000.0;  ///< rope_theta / rotary_emb_base
+  int64_t rotary_dim = 0;        ///< channels rotated per head (even)
+  double theta = 10000.0;        ///< rope_theta / rotary_emb_base
   std::string type = "default";  ///< "default", "linear", "llama3"
   double factor = 1.0;
-  double low_freq_factor = 1.0;   ///< llama3
-  double high_freq_factor = 4.0;  ///< llama3
+  double low_freq_factor = 1.0;                  ///< llama3
+  double high_freq_factor = 4.0;                 ///< llama3
   int64_t original_max_position_embeddings = 0;  ///< llama3
 };
 

@@ -11,22 +11,23 @@
 #include <algorithm>
 #include <cstdio>
 #include <map>
-#include <thread>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
+#include "core/int_list.h"
 #include "core/status.h"
+#include "models/cpu_threads.h"
 #include "models/formats/checkpoint.h"
 #include "models/formats/hf_cache.h"
-#include "models/cpu_threads.h"
 #include "models/model.h"
 
 namespace sinkscope {
@@ -45,52 +46,30 @@ struct RunArgs {
   int threads = 0;
 };
 
-StatusOr<std::vector<int64_t>> ParseIntList(const std::string& text, const char* what) {
-  std::vector<int64_t> values;
-  size_t pos = 0;
-  while (pos <= text.size()) {
-    size_t comma = text.find(',', pos);
-    std::string item = text.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
-    item.erase(0, item.find_first_not_of(" \t"));
-    item.erase(item.find_last_not_of(" \t") + 1);
-    if (item.empty()) return InvalidArgumentError("{} '{}': empty entry", what, text);
-    size_t used = 0;
-    int64_t v = 0;
-    try {
-      v = std::stoll(item, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used != item.size()) return InvalidArgumentError("{} '{}': '{}' is not an integer", what, text, item);
-    values.push_back(v);
-    if (comma == std::string::npos) break;
-    pos = comma + 1;
-  }
-  return values;
-}
-
 StatusOr<models::ForwardOptions> ParseCapture(const RunArgs& args) {
   models::ForwardOptions options;
   size_t pos = 0;
   while (true) {
     size_t comma = args.capture.find(',', pos);
-    std::string name = args.capture.substr(pos, comma == std::string::npos ? std::string::npos
-                                                                             : comma - pos);
+    std::string name =
+        args.capture.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
     ASSIGN_OR_RETURN(auto points, models::ParseCapturePoints(name));
     for (auto p : points) options.capture.Enable(p);
     if (comma == std::string::npos) break;
     pos = comma + 1;
   }
   if (!args.layers.empty()) {
-    ASSIGN_OR_RETURN(auto layers, ParseIntList(args.layers, "--layers"));
+    auto parsed = ParseIntList(args.layers);
+    if (!parsed.ok()) return parsed.status().WithContext("--layers");
+    const std::vector<int64_t>& layers = *parsed;
     for (int64_t l : layers) options.capture.layers.push_back(static_cast<int>(l));
   }
   return options;
 }
 
 // The part of a captured [B,…] tensor that belongs to sentence `b` (padding removed).
-at::Tensor SliceSentence(models::CapturePoint point, const at::Tensor& t, int64_t b,
-                         int64_t offset, int64_t n) {
+at::Tensor SliceSentence(models::CapturePoint point, const at::Tensor& t, int64_t b, int64_t offset,
+                         int64_t n) {
   using P = models::CapturePoint;
   at::Tensor x = t[b];
   switch (point) {
@@ -112,8 +91,9 @@ Status Run(const RunArgs& args) {
   if (args.batch_size <= 0) return InvalidArgumentError("--batch-size must be positive");
   std::vector<std::vector<int64_t>> inputs;
   for (const auto& text : args.ids) {
-    ASSIGN_OR_RETURN(auto ids, ParseIntList(text, "--ids"));
-    inputs.push_back(std::move(ids));
+    auto ids = ParseIntList(text);
+    if (!ids.ok()) return ids.status().WithContext("--ids");
+    inputs.push_back(std::move(ids).value());
   }
   if (inputs.empty()) return InvalidArgumentError("no input: give --ids at least once");
   ASSIGN_OR_RETURN(models::ForwardOptions options, ParseCapture(args));
@@ -173,13 +153,12 @@ Status Run(const RunArgs& args) {
       for (auto& [name, t] : per_sentence[b]) tensors.emplace_back(prefix + name, std::move(t));
     }
   }
-  std::map<std::string, std::string> metadata = {
-      {"model", args.model},
-      {"model_type", info.model_type},
-      {"capture", args.capture},
-      {"dtype", args.dtype},
-      {"num_inputs", std::to_string(inputs.size())},
-      {"producer", "sinkscope-run"}};
+  std::map<std::string, std::string> metadata = {{"model", args.model},
+                                                 {"model_type", info.model_type},
+                                                 {"capture", args.capture},
+                                                 {"dtype", args.dtype},
+                                                 {"num_inputs", std::to_string(inputs.size())},
+                                                 {"producer", "sinkscope-run"}};
   if (auto snapshot = formats::ResolveModelSource(args.model, args.hub_cache); snapshot.ok()) {
     metadata["model_path"] = snapshot->directory.string();
     if (!snapshot->commit.empty()) metadata["model_revision"] = snapshot->commit;

@@ -1,10 +1,10 @@
 #include "models/formats/mapped_file.h"
 
-#include <memory>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <memory>
 
 #include <cerrno>
 #include <cstring>

@@ -28,8 +28,9 @@ namespace sinkscope::formats {
 
 class MappedFile {
  public:
-  /// Maps `path` privately (copy-on-write; the file is never modified). NOT_FOUND (no such file), PERMISSION_DENIED, INVALID_ARGUMENT (not a
-  /// regular file), INTERNAL (other OS errors). An empty file gives an empty map.
+  /// Maps `path` privately (copy-on-write; the file is never modified). NOT_FOUND (no such file),
+  /// PERMISSION_DENIED, INVALID_ARGUMENT (not a regular file), INTERNAL (other OS errors). An empty
+  /// file gives an empty map.
   static StatusOr<std::shared_ptr<const MappedFile>> Open(const std::filesystem::path& path);
 
   ~MappedFile();

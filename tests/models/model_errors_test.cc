@@ -18,7 +18,9 @@ namespace {
 namespace fs = std::filesystem;
 using sinkscope::testing::TempDir;
 
-fs::path Tiny(const std::string& name) { return sinkscope::testing::FixturesDir() / "tiny" / name; }
+fs::path Tiny(const std::string& name) {
+  return sinkscope::testing::FixturesDir() / "tiny" / name;
+}
 
 nlohmann::json ReadConfig(const std::string& name) {
   std::ifstream in(Tiny(name) / "config.json");
@@ -59,8 +61,8 @@ TEST(ModelErrorsTest, ImpossibleOrUnsupportedConfigsAreRejected) {
        StatusCode::kInvalidArgument, "does not divide"},
       {"zero layers", "llama", [](auto& c) { c["num_hidden_layers"] = 0; },
        StatusCode::kInvalidArgument, "'num_hidden_layers' must be positive"},
-      {"negative hidden", "gpt2", [](auto& c) { c["n_embd"] = -32; },
-       StatusCode::kInvalidArgument, "'n_embd' must be positive"},
+      {"negative hidden", "gpt2", [](auto& c) { c["n_embd"] = -32; }, StatusCode::kInvalidArgument,
+       "'n_embd' must be positive"},
       {"kv heads do not divide heads", "llama", [](auto& c) { c["num_key_value_heads"] = 3; },
        StatusCode::kInvalidArgument, "'num_key_value_heads' = 3 does not divide"},
       {"missing required key", "llama", [](auto& c) { c.erase("intermediate_size"); },
@@ -72,7 +74,9 @@ TEST(ModelErrorsTest, ImpossibleOrUnsupportedConfigsAreRejected) {
       {"missing model_type", "llama", [](auto& c) { c.erase("model_type"); },
        StatusCode::kInvalidArgument, "'model_type' is missing"},
       {"unsupported rope", "llama",
-       [](auto& c) { c["rope_scaling"] = {{"rope_type", "yarn"}, {"factor", 2.0}}; },
+       [](auto& c) {
+         c["rope_scaling"] = {{"rope_type", "yarn"}, {"factor", 2.0}};
+       },
        StatusCode::kUnimplemented, "\"yarn\" is not supported"},
       {"unknown activation", "llama", [](auto& c) { c["hidden_act"] = "swiglu9"; },
        StatusCode::kInvalidArgument, "not a supported activation"},
@@ -80,8 +84,9 @@ TEST(ModelErrorsTest, ImpossibleOrUnsupportedConfigsAreRejected) {
        StatusCode::kInvalidArgument, "position_embedding_type"},
       {"more layers than the checkpoint", "llama", [](auto& c) { c["num_hidden_layers"] = 3; },
        StatusCode::kDataLoss, "missing 'model.layers.2.input_layernorm.weight'"},
-      {"hidden size disagrees with tensors", "gpt_neox", [](auto& c) { c["intermediate_size"] = 100; },
-       StatusCode::kDataLoss, "'gpt_neox.layers.0.mlp.dense_h_to_4h.weight' has shape"},
+      {"hidden size disagrees with tensors", "gpt_neox",
+       [](auto& c) { c["intermediate_size"] = 100; }, StatusCode::kDataLoss,
+       "'gpt_neox.layers.0.mlp.dense_h_to_4h.weight' has shape"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
@@ -190,15 +195,20 @@ TEST_F(ModelInputErrorsTest, BadInterventionsAndCaptureLayers) {
   o4.interventions.attention.push_back({.layers = {0}, .heads = {}, .columns = {0}, .scale = -1});
   ExpectError(Run({{1, 2, 3}}, o4), StatusCode::kInvalidArgument, "scale must be finite and >= 0");
   ForwardOptions o5;
-  MlpIntervention zero{.kind = MlpIntervention::Kind::kAblateDirection, .layers = {0},
-                       .tokens = {0}, .direction = at::zeros({32}), .scale = 1.0};
+  MlpIntervention zero{.kind = MlpIntervention::Kind::kAblateDirection,
+                       .layers = {0},
+                       .tokens = {0},
+                       .direction = at::zeros({32}),
+                       .scale = 1.0};
   o5.interventions.mlp.push_back(zero);
-  ExpectError(Run({{1, 2, 3}}, o5), StatusCode::kInvalidArgument, "direction must be finite and non-zero");
+  ExpectError(Run({{1, 2, 3}}, o5), StatusCode::kInvalidArgument,
+              "direction must be finite and non-zero");
   ForwardOptions o6;
   MlpIntervention wrong = zero;
   wrong.direction = at::ones({31});
   o6.interventions.mlp.push_back(wrong);
-  ExpectError(Run({{1, 2, 3}}, o6), StatusCode::kInvalidArgument, "must have 32 (hidden size) values");
+  ExpectError(Run({{1, 2, 3}}, o6), StatusCode::kInvalidArgument,
+              "must have 32 (hidden size) values");
   ForwardOptions o7;
   o7.capture.layers = {-1};
   ExpectError(Run({{1, 2, 3}}, o7), StatusCode::kInvalidArgument, "capture: layer -1");
@@ -248,10 +258,12 @@ TEST(ModelDtypeTest, ReducedPrecisionWeightsStayCloseToFp32) {
     ASSERT_EQ(attention.size(), 2u);
     for (int l = 0; l < 2; ++l) {
       EXPECT_EQ(attention[l].scalar_type(), at::kFloat);  // probabilities are always fp32
-      sinkscope::testing::ExpectClose(attention[l][0].cpu(), ref.Get(fmt::format("s2.layers.{}.attention", l)),
-                                      3e-2, "attention");
+      sinkscope::testing::ExpectClose(attention[l][0].cpu(),
+                                      ref.Get(fmt::format("s2.layers.{}.attention", l)), 3e-2,
+                                      "attention");
       // Rows still sum to one.
-      sinkscope::testing::ExpectClose(attention[l][0].sum(-1).cpu(), at::ones({4, 16}), 1e-5, "row sums");
+      sinkscope::testing::ExpectClose(attention[l][0].sum(-1).cpu(), at::ones({4, 16}), 1e-5,
+                                      "row sums");
     }
   }
 }

@@ -36,7 +36,9 @@ class TinyParityTest : public ::testing::TestWithParam<std::string> {
     ref_ = Reference{std::move(ref).value()};
   }
 
-  std::vector<int64_t> Ids(int s) const { return testing::ToIds(ref_.Get(fmt::format("s{}.input_ids", s))); }
+  std::vector<int64_t> Ids(int s) const {
+    return testing::ToIds(ref_.Get(fmt::format("s{}.input_ids", s)));
+  }
 
   // Runs `sequences` as one batch capturing `points` at every layer; returns captures by layer.
   std::vector<LayerCapture> Run(const std::vector<std::vector<int64_t>>& sequences,
@@ -68,9 +70,9 @@ TEST_P(TinyParityTest, AttentionHiddenAndLogitsMatchUnbatched) {
   for (int s = 0; s < 3; ++s) {
     SCOPED_TRACE(fmt::format("sentence s{}", s));
     ForwardResult result;
-    auto layers = Run({Ids(s)}, PaddingSide::kRight,
-                      {CapturePoint::kAttention, CapturePoint::kHiddenIn, CapturePoint::kHiddenOut},
-                      &result);
+    auto layers =
+        Run({Ids(s)}, PaddingSide::kRight,
+            {CapturePoint::kAttention, CapturePoint::kHiddenIn, CapturePoint::kHiddenOut}, &result);
     ASSERT_EQ(static_cast<int>(layers.size()), num_layers);
     for (int l = 0; l < num_layers; ++l) {
       const std::string p = fmt::format("s{}.layers.{}.", s, l);
@@ -103,11 +105,13 @@ TEST_P(TinyParityTest, EveryCapturePointMatches) {
                      CapturePoint::kAttnHeads, CapturePoint::kAttnOut, CapturePoint::kMlpIn,
                      CapturePoint::kMlpOut});
   ASSERT_EQ(static_cast<int>(layers.size()), model_->info().num_layers);
-  const std::pair<CapturePoint, const char*> points[] = {
-      {CapturePoint::kQ, "q"},           {CapturePoint::kK, "k"},
-      {CapturePoint::kV, "v"},           {CapturePoint::kAttnHeads, "attn_heads"},
-      {CapturePoint::kAttnOut, "attn_out"}, {CapturePoint::kMlpIn, "mlp_in"},
-      {CapturePoint::kMlpOut, "mlp_out"}};
+  const std::pair<CapturePoint, const char*> points[] = {{CapturePoint::kQ, "q"},
+                                                         {CapturePoint::kK, "k"},
+                                                         {CapturePoint::kV, "v"},
+                                                         {CapturePoint::kAttnHeads, "attn_heads"},
+                                                         {CapturePoint::kAttnOut, "attn_out"},
+                                                         {CapturePoint::kMlpIn, "mlp_in"},
+                                                         {CapturePoint::kMlpOut, "mlp_out"}};
   for (const auto& layer : layers) {
     const std::string p = fmt::format("s0.layers.{}.", layer.layer);
     for (const auto& [point, name] : points) {
@@ -129,16 +133,14 @@ TEST_P(TinyParityTest, BatchedWithPaddingEqualsUnbatched) {
   for (PaddingSide side : {PaddingSide::kRight, PaddingSide::kLeft}) {
     SCOPED_TRACE(side == PaddingSide::kRight ? "right padding" : "left padding");
     ForwardResult result;
-    auto layers = Run(sentences, side, {CapturePoint::kAttention, CapturePoint::kHiddenOut},
-                      &result);
+    auto layers =
+        Run(sentences, side, {CapturePoint::kAttention, CapturePoint::kHiddenOut}, &result);
     const Batch batch = MakeBatch(sentences, side, 0);
     for (int s = 0; s < 3; ++s) {
       const int64_t off = batch.offsets[s], n = batch.lengths[s];
       for (const auto& layer : layers) {
         const std::string p = fmt::format("s{}.layers.{}.", s, layer.layer);
-        at::Tensor att = layer.Get(CapturePoint::kAttention)[s]
-                             .narrow(1, off, n)
-                             .narrow(2, off, n);
+        at::Tensor att = layer.Get(CapturePoint::kAttention)[s].narrow(1, off, n).narrow(2, off, n);
         ExpectClose(att, ref_.Get(p + "attention"), kAttentionTol, p + "attention (batched)");
         at::Tensor hid = layer.Get(CapturePoint::kHiddenOut)[s].narrow(0, off, n);
         ExpectClose(hid, ref_.Get(p + "hidden_out"), testing::HiddenTol(ref_.Get(p + "hidden_out")),
@@ -205,9 +207,9 @@ TEST_P(TinyParityTest, InterventionsMatchHuggingFaceHooks) {
 
 INSTANTIATE_TEST_SUITE_P(Hf, TinyParityTest,
                          ::testing::Values("bert", "roberta", "xlm_roberta", "gpt2", "gpt2_bin",
-                                           "gpt_neox", "gpt_neox_sequential", "llama",
-                                           "llama_tied", "llama_rope_llama3", "llama_rope_linear",
-                                           "llama_bf16", "mistral", "qwen2", "gemma", "phi"));
+                                           "gpt_neox", "gpt_neox_sequential", "llama", "llama_tied",
+                                           "llama_rope_llama3", "llama_rope_linear", "llama_bf16",
+                                           "mistral", "qwen2", "gemma", "phi"));
 
 }  // namespace
 }  // namespace sinkscope::models

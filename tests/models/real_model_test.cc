@@ -107,8 +107,9 @@ TEST(HfCacheModelTest, RevisionsLoadTheirOwnWeights) {
     ExpectClose(out->final_hidden[0], want, HiddenTol(want), revision);
   }
   // The two revisions really differ, so loading the wrong one would fail above.
-  EXPECT_GT((ref.Get("main.final_hidden") - ref.Get("step1000.final_hidden")).abs().max().item<double>(),
-            1e-2);
+  EXPECT_GT(
+      (ref.Get("main.final_hidden") - ref.Get("step1000.final_hidden")).abs().max().item<double>(),
+      1e-2);
   auto missing = LoadModel("sinkscope-test/tiny-llama@step9999", LoadOptions{}, cache / "hub");
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);

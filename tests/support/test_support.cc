@@ -8,7 +8,9 @@
 
 namespace sinkscope::testing {
 
-std::filesystem::path FixturesDir() { return SINKSCOPE_FIXTURES_DIR; }
+std::filesystem::path FixturesDir() {
+  return SINKSCOPE_FIXTURES_DIR;
+}
 
 TempDir::TempDir() {
   std::random_device rd;
