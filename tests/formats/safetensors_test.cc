@@ -23,25 +23,12 @@
 namespace sinkscope::formats {
 namespace {
 
+using ::sinkscope::testing::ExpectInputError;
 using ::sinkscope::testing::FixturesDir;
+using ::sinkscope::testing::FuzzIterations;
 using ::sinkscope::testing::ReadFile;
 using ::sinkscope::testing::TempDir;
 using ::sinkscope::testing::WriteFile;
-
-// Iterations of the in-test fuzz loops: 500 by default; set SINKSCOPE_FUZZ_ITERATIONS for a long
-// run (e.g. under -fsanitize=address,undefined).
-int FuzzIterations() {
-  const char* env = std::getenv("SINKSCOPE_FUZZ_ITERATIONS");
-  return env != nullptr && std::atoi(env) > 0 ? std::atoi(env) : 500;
-}
-
-// Damaged input must map to a data/argument/feature/limit error, never to INTERNAL or UNKNOWN
-// (which would mean an unchecked libtorch or OS failure slipped through).
-void ExpectInputError(const Status& s) {
-  EXPECT_TRUE(s.code() == StatusCode::kDataLoss || s.code() == StatusCode::kInvalidArgument ||
-              s.code() == StatusCode::kUnimplemented || s.code() == StatusCode::kResourceExhausted)
-      << s.ToString();
-}
 
 std::string U64Le(uint64_t v) {
   std::string out(8, '\0');

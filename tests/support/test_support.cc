@@ -6,6 +6,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include <gtest/gtest.h>
+
 namespace sinkscope::testing {
 
 std::filesystem::path FixturesDir() {
@@ -35,6 +37,17 @@ void WriteFile(const std::filesystem::path& file, const std::string& bytes) {
   std::ofstream out(file, std::ios::binary | std::ios::trunc);
   out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   if (!out) throw std::runtime_error("could not write " + file.string());
+}
+
+int FuzzIterations() {
+  const char* env = std::getenv("SINKSCOPE_FUZZ_ITERATIONS");
+  return env != nullptr && std::atoi(env) > 0 ? std::atoi(env) : 500;
+}
+
+void ExpectInputError(const Status& s) {
+  EXPECT_TRUE(s.code() == StatusCode::kDataLoss || s.code() == StatusCode::kInvalidArgument ||
+              s.code() == StatusCode::kUnimplemented || s.code() == StatusCode::kResourceExhausted)
+      << s.ToString();
 }
 
 std::string ReadFile(const std::filesystem::path& file) {

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "core/status.h"
+
 namespace sinkscope::testing {
 
 /// tests/fixtures in the source tree.
@@ -27,6 +29,14 @@ class TempDir {
 
 /// Writes bytes to a file (creating parent directories).
 void WriteFile(const std::filesystem::path& file, const std::string& bytes);
+
+/// Iterations of the in-test fuzz loops: 500 by default; set SINKSCOPE_FUZZ_ITERATIONS for a
+/// long run (e.g. under -fsanitize=address,undefined).
+int FuzzIterations();
+
+/// Damaged input must map to a data/argument/feature/limit error, never to INTERNAL or UNKNOWN
+/// (which would mean an unchecked libtorch or OS failure slipped through).
+void ExpectInputError(const Status& s);
 
 /// Reads a whole file.
 std::string ReadFile(const std::filesystem::path& file);
