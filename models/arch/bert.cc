@@ -100,13 +100,13 @@ class BertModel final : public Model {
  public:
   BertModel(BertConfig config, Weights weights)
       : Model(config.info), config_(std::move(config)), w_(std::move(weights)) {
-    // One [3D,D] product instead of three: the activations are packed once per layer.
     for (int l = 0; l < info_.num_layers; ++l) {
       const std::string p = fmt::format("encoder.layer.{}.attention.self.", l);
-      fused_qkv_weight_.push_back(at::cat(
-          {w_.Get(p + "query.weight"), w_.Get(p + "key.weight"), w_.Get(p + "value.weight")}));
-      fused_qkv_bias_.push_back(
-          at::cat({w_.Get(p + "query.bias"), w_.Get(p + "key.bias"), w_.Get(p + "value.bias")}));
+      qkv_.emplace_back(
+          std::vector<at::Tensor>{w_.Get(p + "query.weight"), w_.Get(p + "key.weight"),
+                                  w_.Get(p + "value.weight")},
+          std::vector<at::Tensor>{w_.Get(p + "query.bias"), w_.Get(p + "key.bias"),
+                                  w_.Get(p + "value.bias")});
     }
   }
 
@@ -135,8 +135,7 @@ class BertModel final : public Model {
       blocks::LayerRecorder rec = ctx.BeginLayer(l);
       rec.Capture(CapturePoint::kHiddenIn, h);
 
-      auto qkv = blocks::Linear(h, fused_qkv_weight_[l], fused_qkv_bias_[l])
-                     .split(info_.hidden_size, -1);  // query | key | value
+      auto qkv = qkv_[l](h);  // query | key | value
       at::Tensor out = blocks::Attend(
           blocks::SplitHeads(qkv[0], heads, hd), blocks::SplitHeads(qkv[1], heads, hd),
           blocks::SplitHeads(qkv[2], heads, hd), {.divisor = divisor}, ctx.allowed(), rec);
@@ -167,7 +166,7 @@ class BertModel final : public Model {
  private:
   BertConfig config_;
   Weights w_;
-  std::vector<at::Tensor> fused_qkv_weight_, fused_qkv_bias_;  ///< per layer [3D,D], [3D]
+  std::vector<blocks::FusedLinear> qkv_;  ///< per layer: query|key|value in one product
 };
 
 }  // namespace

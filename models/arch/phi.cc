@@ -97,7 +97,16 @@ class PhiModel final : public Model {
       : Model(config.info),
         config_(std::move(config)),
         w_(std::move(weights)),
-        rotary_(config_.rope) {}
+        rotary_(config_.rope) {
+    for (int l = 0; l < info_.num_layers; ++l) {
+      const std::string p = fmt::format("layers.{}.self_attn.", l);
+      qkv_.emplace_back(
+          std::vector<at::Tensor>{w_.Get(p + "q_proj.weight"), w_.Get(p + "k_proj.weight"),
+                                  w_.Get(p + "v_proj.weight")},
+          std::vector<at::Tensor>{w_.Get(p + "q_proj.bias"), w_.Get(p + "k_proj.bias"),
+                                  w_.Get(p + "v_proj.bias")});
+    }
+  }
 
  protected:
   StatusOr<ForwardResult> RunForward(const Batch& batch, const ForwardOptions& options,
@@ -115,12 +124,10 @@ class PhiModel final : public Model {
 
       at::Tensor x =
           blocks::LayerNorm(h, W("input_layernorm.weight"), W("input_layernorm.bias"), eps);
-      at::Tensor q = blocks::SplitHeads(
-          blocks::Linear(x, W("self_attn.q_proj.weight"), W("self_attn.q_proj.bias")), h_q, hd);
-      at::Tensor k = blocks::SplitHeads(
-          blocks::Linear(x, W("self_attn.k_proj.weight"), W("self_attn.k_proj.bias")), h_kv, hd);
-      at::Tensor v = blocks::SplitHeads(
-          blocks::Linear(x, W("self_attn.v_proj.weight"), W("self_attn.v_proj.bias")), h_kv, hd);
+      auto qkv = qkv_[l](x);
+      at::Tensor q = blocks::SplitHeads(qkv[0], h_q, hd);
+      at::Tensor k = blocks::SplitHeads(qkv[1], h_kv, hd);
+      at::Tensor v = blocks::SplitHeads(qkv[2], h_kv, hd);
       q = rotary_.Apply(q, cs);
       k = rotary_.Apply(k, cs);
       at::Tensor out =
@@ -154,6 +161,7 @@ class PhiModel final : public Model {
   PhiConfig config_;
   Weights w_;
   blocks::RotaryEmbedding rotary_;
+  std::vector<blocks::FusedLinear> qkv_;  ///< per layer: q|k|v projections in one product
 };
 
 }  // namespace

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include <ATen/ATen.h>
 
@@ -27,6 +28,21 @@ at::Tensor Activate(Activation act, const at::Tensor& x);
 inline at::Tensor Linear(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b = {}) {
   return at::linear(x, w, b.defined() ? c10::optional<at::Tensor>(b) : c10::nullopt);
 }
+
+/// Projections of the same input fused into one matrix product (e.g. q|k|v): the activations
+/// are packed once instead of once per projection. Built once at load.
+class FusedLinear {
+ public:
+  FusedLinear() = default;
+  /// `biases` is empty or has one (possibly undefined = zero) tensor per weight.
+  FusedLinear(const std::vector<at::Tensor>& weights, const std::vector<at::Tensor>& biases);
+  /// x [..., in] → one tensor per projection [..., out_i] (views of one product).
+  std::vector<at::Tensor> operator()(const at::Tensor& x) const;
+
+ private:
+  at::Tensor weight_, bias_;
+  std::vector<int64_t> sizes_;
+};
 
 /// Two-layer MLP: down(act(up(x))) — BERT, GPT-2, GPT-NeoX, Phi.
 struct DenseMlpWeights {
