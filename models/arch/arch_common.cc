@@ -47,6 +47,22 @@ void ReadCommonSizes(formats::ConfigReader& reader, const CommonSizeKeys& keys, 
   info.max_positions = positions;
 }
 
+std::vector<blocks::FusedLinear> FuseLayerProjections(const Weights& weights, int num_layers,
+                                                      const std::string& prefix_format,
+                                                      const std::vector<std::string>& names) {
+  std::vector<blocks::FusedLinear> fused;
+  for (int l = 0; l < num_layers; ++l) {
+    const std::string prefix = fmt::format(fmt::runtime(prefix_format), l);
+    std::vector<at::Tensor> w, b;
+    for (const auto& name : names) {
+      w.push_back(weights.Get(prefix + name + ".weight"));
+      b.push_back(weights.Get(prefix + name + ".bias"));
+    }
+    fused.emplace_back(w, b);
+  }
+  return fused;
+}
+
 void AddUnusedKeyWarnings(const formats::ConfigReader& reader, ModelInfo& info) {
   // Keys that describe training, generation, tokenization or bookkeeping, not the forward pass.
   static const std::set<std::string> kIgnored = {// NOLINT: immutable table

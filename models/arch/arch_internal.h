@@ -8,9 +8,11 @@
 #include <nlohmann/json.hpp>
 
 #include "core/status.h"
+#include "models/blocks/mlp.h"
 #include "models/formats/checkpoint.h"
 #include "models/formats/hf_config.h"
 #include "models/model.h"
+#include "models/weights.h"
 
 namespace sinkscope::models {
 
@@ -44,6 +46,13 @@ struct CommonSizeKeys {
   const char* vocab = "vocab_size";
 };
 void ReadCommonSizes(formats::ConfigReader& reader, const CommonSizeKeys& keys, ModelInfo& info);
+
+/// Per layer l, the projections `<prefix(l)><name>.weight` (+ `.bias` where present) fused into
+/// one product, in the order of `names`; `prefix_format` has one `{}` for the layer index, e.g.
+/// "layers.{}.self_attn." with names {"q_proj", "k_proj", "v_proj"}.
+std::vector<blocks::FusedLinear> FuseLayerProjections(const Weights& weights, int num_layers,
+                                                      const std::string& prefix_format,
+                                                      const std::vector<std::string>& names);
 
 /// Appends "config key '<k>' is not used by <arch>" warnings for keys the parser never read,
 /// skipping generic HF keys that never affect the forward pass.

@@ -100,14 +100,8 @@ class BertModel final : public Model {
  public:
   BertModel(BertConfig config, Weights weights)
       : Model(config.info), config_(std::move(config)), w_(std::move(weights)) {
-    for (int l = 0; l < info_.num_layers; ++l) {
-      const std::string p = fmt::format("encoder.layer.{}.attention.self.", l);
-      qkv_.emplace_back(
-          std::vector<at::Tensor>{w_.Get(p + "query.weight"), w_.Get(p + "key.weight"),
-                                  w_.Get(p + "value.weight")},
-          std::vector<at::Tensor>{w_.Get(p + "query.bias"), w_.Get(p + "key.bias"),
-                                  w_.Get(p + "value.bias")});
-    }
+    qkv_ = FuseLayerProjections(w_, info_.num_layers, "encoder.layer.{}.attention.self.",
+                                {"query", "key", "value"});
   }
 
  protected:

@@ -94,14 +94,8 @@ class LlamaModel final : public Model {
         config_(std::move(config)),
         w_(std::move(weights)),
         rotary_(config_.rope) {
-    for (int l = 0; l < info_.num_layers; ++l) {
-      const std::string p = fmt::format("layers.{}.self_attn.", l);
-      qkv_.emplace_back(
-          std::vector<at::Tensor>{w_.Get(p + "q_proj.weight"), w_.Get(p + "k_proj.weight"),
-                                  w_.Get(p + "v_proj.weight")},
-          std::vector<at::Tensor>{w_.Get(p + "q_proj.bias"), w_.Get(p + "k_proj.bias"),
-                                  w_.Get(p + "v_proj.bias")});
-    }
+    qkv_ = FuseLayerProjections(w_, info_.num_layers, "layers.{}.self_attn.",
+                                {"q_proj", "k_proj", "v_proj"});
   }
 
  protected:
