@@ -38,8 +38,4 @@ bool CaptureOptions::WantsLayer(int layer) const {
   return layers.empty() || std::find(layers.begin(), layers.end(), layer) != layers.end();
 }
 
-bool CaptureOptions::WantsAny() const {
-  return std::any_of(points.begin(), points.end(), [](bool b) { return b; });
-}
-
 }  // namespace sinkscope::models

@@ -53,7 +53,6 @@ struct CaptureOptions {
   void Enable(CapturePoint p) { points[static_cast<int>(p)] = true; }
   bool Wants(CapturePoint p) const { return points[static_cast<int>(p)]; }
   bool WantsLayer(int layer) const;
-  bool WantsAny() const;
 };
 
 /// The captured tensors of one layer, for the whole batch. Undefined tensors were not requested.

@@ -29,7 +29,9 @@ struct ModelInfo {
   int64_t max_positions = 0;  ///< longest input the position scheme supports
   bool causal = false;
   bool has_lm_head = false;
-  int64_t pad_token_id = 0;             ///< id used to fill padding (config pad_token_id, else 0)
+  int64_t pad_token_id = 0;  ///< id used to fill padding (config pad_token_id, else 0)
+  std::string directory;     ///< the resolved model directory (hub snapshot or local dir)
+  std::string revision;      ///< hub commit hash; empty for a local directory
   c10::ScalarType dtype = c10::kFloat;  ///< weights' compute dtype
   c10::Device device = c10::Device(c10::kCPU);
   std::vector<std::string> load_warnings;  ///< unused checkpoint tensors, unknown config keys…
@@ -88,6 +90,9 @@ class Model {
   ModelInfo info_;
 
  private:
+  // Fills the load-time fields of info_ (dtype, device, directory, revision).
+  friend StatusOr<std::unique_ptr<Model>> LoadModel(const std::string&, const LoadOptions&,
+                                                    const std::filesystem::path&);
   Status ValidateBatch(const Batch& batch, const ForwardOptions& options) const;
 };
 

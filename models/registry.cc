@@ -80,6 +80,11 @@ StatusOr<std::unique_ptr<Model>> LoadModel(const std::string& source, const Load
   auto model =
       registration->factory(ArchInputs{config, config_path.string(), std::move(tensors), options});
   if (!model.ok()) return model.status().WithContext(snapshot.directory.string());
+  ModelInfo& info = (*model)->info_;
+  info.dtype = options.dtype;
+  info.device = options.device;
+  info.directory = snapshot.directory.string();
+  info.revision = snapshot.commit;
   return model;
 }
 

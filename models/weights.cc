@@ -106,6 +106,11 @@ StatusOr<Weights> Weights::Load(formats::TensorMap tensors, const WeightManifest
   return w;
 }
 
+at::Tensor Weights::Take(const std::string& name) {
+  auto node = by_name_.extract(name);
+  return node.empty() ? at::Tensor() : std::move(node.mapped());
+}
+
 const at::Tensor& Weights::Get(const std::string& name) const {
   auto it = by_name_.find(name);
   if (it != by_name_.end()) return it->second;

@@ -39,6 +39,9 @@ class Weights {
 
   /// A manifest tensor (undefined if it was optional and absent).
   const at::Tensor& Get(const std::string& name) const;
+  /// Removes a tensor and returns it (undefined if absent), for weights that are repacked at
+  /// load (fused projections) so the original is not kept twice.
+  at::Tensor Take(const std::string& name);
 
  private:
   std::map<std::string, at::Tensor> by_name_;

@@ -23,6 +23,8 @@ void ReadCommonSizes(formats::ConfigReader& reader, const CommonSizeKeys& keys, 
   if (explicit_head_dim) {
     head_dim = *explicit_head_dim;
     reader.RequirePositive(keys.head_dim, head_dim);
+  } else if (keys.default_head_dim > 0) {
+    head_dim = keys.default_head_dim;
   } else if (heads > 0 && hidden > 0) {
     if (hidden % heads != 0) {
       reader.Fail(keys.heads,
@@ -47,7 +49,7 @@ void ReadCommonSizes(formats::ConfigReader& reader, const CommonSizeKeys& keys, 
   info.max_positions = positions;
 }
 
-std::vector<blocks::FusedLinear> FuseLayerProjections(const Weights& weights, int num_layers,
+std::vector<blocks::FusedLinear> FuseLayerProjections(Weights& weights, int num_layers,
                                                       const std::string& prefix_format,
                                                       const std::vector<std::string>& names) {
   std::vector<blocks::FusedLinear> fused;
@@ -55,8 +57,8 @@ std::vector<blocks::FusedLinear> FuseLayerProjections(const Weights& weights, in
     const std::string prefix = fmt::format(fmt::runtime(prefix_format), l);
     std::vector<at::Tensor> w, b;
     for (const auto& name : names) {
-      w.push_back(weights.Get(prefix + name + ".weight"));
-      b.push_back(weights.Get(prefix + name + ".bias"));
+      w.push_back(weights.Take(prefix + name + ".weight"));
+      b.push_back(weights.Take(prefix + name + ".bias"));
     }
     fused.emplace_back(w, b);
   }

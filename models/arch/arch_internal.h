@@ -41,7 +41,8 @@ struct CommonSizeKeys {
   const char* layers = "num_hidden_layers";
   const char* heads = "num_attention_heads";
   const char* kv_heads = nullptr;  ///< absent: kv heads = heads
-  const char* head_dim = nullptr;  ///< absent: hidden / heads
+  const char* head_dim = nullptr;  ///< absent: hidden / heads (or default_head_dim)
+  int64_t default_head_dim = 0;    ///< > 0: head_dim when the key is absent (Gemma: 256)
   const char* positions = "max_position_embeddings";
   const char* vocab = "vocab_size";
 };
@@ -49,8 +50,9 @@ void ReadCommonSizes(formats::ConfigReader& reader, const CommonSizeKeys& keys, 
 
 /// Per layer l, the projections `<prefix(l)><name>.weight` (+ `.bias` where present) fused into
 /// one product, in the order of `names`; `prefix_format` has one `{}` for the layer index, e.g.
-/// "layers.{}.self_attn." with names {"q_proj", "k_proj", "v_proj"}.
-std::vector<blocks::FusedLinear> FuseLayerProjections(const Weights& weights, int num_layers,
+/// "layers.{}.self_attn." with names {"q_proj", "k_proj", "v_proj"}. The separate tensors are
+/// taken out of `weights`, so only the fused copy stays in memory.
+std::vector<blocks::FusedLinear> FuseLayerProjections(Weights& weights, int num_layers,
                                                       const std::string& prefix_format,
                                                       const std::vector<std::string>& names);
 

@@ -167,8 +167,6 @@ class BertModel final : public Model {
 
 StatusOr<std::unique_ptr<Model>> CreateBertModel(ArchInputs in) {
   ASSIGN_OR_RETURN(BertConfig config, ParseBertConfig(in.config, in.source));
-  config.info.dtype = in.options.dtype;
-  config.info.device = in.options.device;
   ASSIGN_OR_RETURN(Weights weights, Weights::Load(std::move(in.tensors), BertManifest(config),
                                                   {"", "bert.", "roberta."}, in.options,
                                                   &config.info.load_warnings));

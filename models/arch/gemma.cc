@@ -17,8 +17,9 @@ StatusOr<LlamaConfig> ParseGemmaConfig(const nlohmann::json& json, const std::st
   c.info.architecture = "gemma";
   c.info.causal = true;
   c.info.has_lm_head = true;
-  ReadCommonSizes(r, {.kv_heads = "num_key_value_heads", .head_dim = "head_dim"}, c.info);
-  if (!json.contains("head_dim")) c.info.head_dim = 256;  // GemmaConfig default
+  ReadCommonSizes(
+      r, {.kv_heads = "num_key_value_heads", .head_dim = "head_dim", .default_head_dim = 256},
+      c.info);
   c.intermediate_size = r.RequireInt("intermediate_size");
   r.RequirePositive("intermediate_size", c.intermediate_size);
   c.rms_norm_eps = r.Double("rms_norm_eps", 1e-6);

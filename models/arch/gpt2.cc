@@ -149,8 +149,6 @@ class Gpt2Model final : public Model {
 
 StatusOr<std::unique_ptr<Model>> CreateGpt2Model(ArchInputs in) {
   ASSIGN_OR_RETURN(Gpt2Config config, ParseGpt2Config(in.config, in.source));
-  config.info.dtype = in.options.dtype;
-  config.info.device = in.options.device;
   ASSIGN_OR_RETURN(Weights weights,
                    Weights::Load(std::move(in.tensors), Gpt2Manifest(config), {"transformer.", ""},
                                  in.options, &config.info.load_warnings));

@@ -163,8 +163,6 @@ class GptNeoXModel final : public Model {
 
 StatusOr<std::unique_ptr<Model>> CreateGptNeoXModel(ArchInputs in) {
   ASSIGN_OR_RETURN(GptNeoXConfig config, ParseGptNeoXConfig(in.config, in.source));
-  config.info.dtype = in.options.dtype;
-  config.info.device = in.options.device;
   ASSIGN_OR_RETURN(Weights weights,
                    Weights::Load(std::move(in.tensors), GptNeoXManifest(config), {"gpt_neox.", ""},
                                  in.options, &config.info.load_warnings));

@@ -164,8 +164,6 @@ StatusOr<std::unique_ptr<Model>> CreateLlamaModel(ArchInputs in) {
 }
 
 StatusOr<std::unique_ptr<Model>> BuildLlamaFamilyModel(LlamaConfig config, ArchInputs in) {
-  config.info.dtype = in.options.dtype;
-  config.info.device = in.options.device;
   ASSIGN_OR_RETURN(Weights weights,
                    Weights::Load(std::move(in.tensors), LlamaManifest(config), {"model.", ""},
                                  in.options, &config.info.load_warnings));

@@ -162,8 +162,6 @@ class PhiModel final : public Model {
 
 StatusOr<std::unique_ptr<Model>> CreatePhiModel(ArchInputs in) {
   ASSIGN_OR_RETURN(PhiConfig config, ParsePhiConfig(in.config, in.source));
-  config.info.dtype = in.options.dtype;
-  config.info.device = in.options.device;
   ASSIGN_OR_RETURN(Weights weights,
                    Weights::Load(std::move(in.tensors), PhiManifest(config), {"model.", ""},
                                  in.options, &config.info.load_warnings));

@@ -27,7 +27,6 @@
 #include "core/status.h"
 #include "models/cpu_threads.h"
 #include "models/formats/checkpoint.h"
-#include "models/formats/hf_cache.h"
 #include "models/model.h"
 
 namespace sinkscope {
@@ -159,10 +158,8 @@ Status Run(const RunArgs& args) {
                                                  {"dtype", args.dtype},
                                                  {"num_inputs", std::to_string(inputs.size())},
                                                  {"producer", "sinkscope-run"}};
-  if (auto snapshot = formats::ResolveModelSource(args.model, args.hub_cache); snapshot.ok()) {
-    metadata["model_path"] = snapshot->directory.string();
-    if (!snapshot->commit.empty()) metadata["model_revision"] = snapshot->commit;
-  }
+  metadata["model_path"] = info.directory;
+  if (!info.revision.empty()) metadata["model_revision"] = info.revision;
   RETURN_IF_ERROR(formats::WriteSafetensors(args.out, tensors, metadata));
   spdlog::info("wrote {} tensors to {}", tensors.size(), args.out);
   return OkStatus();

@@ -21,7 +21,6 @@ namespace {
 
 using testing::ExpectClose;
 using testing::kAttentionTol;
-using testing::kHiddenRelTol;
 using testing::Reference;
 
 class TinyParityTest : public ::testing::TestWithParam<std::string> {

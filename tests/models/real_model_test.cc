@@ -101,6 +101,11 @@ TEST(HfCacheModelTest, RevisionsLoadTheirOwnWeights) {
     SCOPED_TRACE(source);
     auto model = LoadModel(source, LoadOptions{}, cache / "hub");
     ASSERT_TRUE(model.ok()) << model.status().ToString();
+    const std::string commit = std::string(revision) == "step1000"
+                                   ? "a86c37c7480fc6b9c67939ba985fc20bf3e84365"
+                                   : "b28b7af69320201d1cf206ebf28373980add1451";
+    EXPECT_EQ((*model)->info().revision, commit);
+    EXPECT_EQ(std::filesystem::path((*model)->info().directory).filename(), commit);
     auto out = (*model)->Forward(MakeBatch({ids}, PaddingSide::kRight, 0), {}, nullptr);
     ASSERT_TRUE(out.ok()) << out.status().ToString();
     at::Tensor want = ref.Get(fmt::format("{}.final_hidden", revision));
