@@ -8,6 +8,8 @@
 #include <ATen/Parallel.h>
 #include <fmt/format.h>
 
+#include "models/blocks/linear.h"
+
 namespace sinkscope::models {
 
 std::string CpuThreadConfig::ToString() const {
@@ -23,7 +25,15 @@ CpuThreadConfig ConfigureCpuThreads(int threads) {
   using SetThreads = void (*)(int);
   auto* set_blas_threads =
       reinterpret_cast<SetThreads>(::dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
-  if (set_blas_threads != nullptr) {
+  if (blocks::OneDnnAvailable()) {
+    // The linear layers run in oneDNN on libtorch's OpenMP pool; OpenBLAS only gets the small
+    // attention products, on the calling thread, so its pool cannot spin against OpenMP's.
+    if (set_blas_threads != nullptr) {
+      set_blas_threads(1);
+      config.blas_threads = 1;
+    }
+    at::set_num_threads(threads);
+  } else if (set_blas_threads != nullptr) {
     set_blas_threads(threads);
     config.blas_threads = threads;
     at::set_num_threads(1);

@@ -4,8 +4,10 @@
 // libblas.so.3, which setup points at OpenBLAS's pthread build; OpenBLAS has its own pool. With
 // both pools sized to the core count, their idle threads busy-wait against each other: on the
 // 2-core CI machine, MiniLM ran 3x slower at batch 1 than with one of the pools at size 1
-// (bench/README.md). So when OpenBLAS is the BLAS, the matrix products — nearly all the work —
-// get the threads and libtorch's own pool gets one.
+// (bench/README.md). So one pool gets the threads: with oneDNN (models/blocks/linear.h) the
+// linear layers — nearly all the work — run on libtorch's OpenMP pool, which gets the threads,
+// and OpenBLAS runs single-threaded; without oneDNN the matrix products are OpenBLAS's, which
+// gets the threads, and libtorch's own pool gets one.
 #pragma once
 
 #include <string>

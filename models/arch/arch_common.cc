@@ -65,6 +65,12 @@ std::vector<blocks::FusedLinear> FuseLayerProjections(Weights& weights, int num_
   return fused;
 }
 
+blocks::Linear TakeLinear(Weights& weights, const std::string& name, bool stored_in_out) {
+  at::Tensor w = weights.Take(name + ".weight");
+  if (stored_in_out) w = w.t().contiguous();
+  return blocks::Linear(w, weights.Take(name + ".bias"));
+}
+
 void AddUnusedKeyWarnings(const formats::ConfigReader& reader, ModelInfo& info) {
   // Keys that describe training, generation, tokenization or bookkeeping, not the forward pass.
   static const std::set<std::string> kIgnored = {// NOLINT: immutable table

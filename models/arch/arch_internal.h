@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/status.h"
+#include "models/blocks/linear.h"
 #include "models/blocks/mlp.h"
 #include "models/formats/checkpoint.h"
 #include "models/formats/hf_config.h"
@@ -55,6 +56,11 @@ void ReadCommonSizes(formats::ConfigReader& reader, const CommonSizeKeys& keys, 
 std::vector<blocks::FusedLinear> FuseLayerProjections(Weights& weights, int num_layers,
                                                       const std::string& prefix_format,
                                                       const std::vector<std::string>& names);
+
+/// The projection `<name>.weight` (+ `<name>.bias` where present) as a prepared linear layer,
+/// taken out of `weights`. `stored_in_out`: the checkpoint stores the weight as [in,out] (GPT-2's
+/// Conv1D), so it is transposed once here.
+blocks::Linear TakeLinear(Weights& weights, const std::string& name, bool stored_in_out = false);
 
 /// Appends "config key '<k>' is not used by <arch>" warnings for keys the parser never read,
 /// skipping generic HF keys that never affect the forward pass.

@@ -102,6 +102,12 @@ class BertModel final : public Model {
       : Model(config.info), config_(std::move(config)), w_(std::move(weights)) {
     qkv_ = FuseLayerProjections(w_, info_.num_layers, "encoder.layer.{}.attention.self.",
                                 {"query", "key", "value"});
+    for (int l = 0; l < info_.num_layers; ++l) {
+      const std::string p = fmt::format("encoder.layer.{}.", l);
+      layers_.push_back({TakeLinear(w_, p + "attention.output.dense"),
+                         TakeLinear(w_, p + "intermediate.dense"),
+                         TakeLinear(w_, p + "output.dense")});
+    }
   }
 
  protected:
@@ -116,51 +122,55 @@ class BertModel final : public Model {
       at::Tensor real = batch.attention_mask.to(at::kLong) * batch.input_ids.ne(pad).to(at::kLong);
       positions = at::cumsum(real, 1) * real + pad;
     }
-    at::Tensor token_types = at::zeros_like(batch.input_ids);
-    at::Tensor h = at::embedding(w_.Get("embeddings.word_embeddings.weight"), batch.input_ids) +
-                   at::embedding(w_.Get("embeddings.token_type_embeddings.weight"), token_types);
-    h = h + at::embedding(w_.Get("embeddings.position_embeddings.weight"), positions);
+    // Embeddings of the real tokens only, packed [N,D] (ForwardContext: token layout).
+    at::Tensor ids = ctx.Pack(batch.input_ids);
+    at::Tensor h =
+        at::embedding(w_.Get("embeddings.word_embeddings.weight"), ids) +
+        at::embedding(w_.Get("embeddings.token_type_embeddings.weight"), at::zeros_like(ids));
+    h = h + at::embedding(w_.Get("embeddings.position_embeddings.weight"), ctx.Pack(positions));
     h = blocks::LayerNorm(h, w_.Get("embeddings.LayerNorm.weight"),
                           w_.Get("embeddings.LayerNorm.bias"), eps);
     const double divisor = std::sqrt(double(hd));
     for (int l = 0; l < info_.num_layers; ++l) {
       const std::string p = fmt::format("encoder.layer.{}.", l);
       auto W = [&](const char* name) -> const at::Tensor& { return w_.Get(p + name); };
+      const Layer& layer = layers_[l];
       blocks::LayerRecorder rec = ctx.BeginLayer(l);
-      rec.Capture(CapturePoint::kHiddenIn, h);
+      rec.CaptureTokens(CapturePoint::kHiddenIn, h);
 
-      auto qkv = qkv_[l](h);  // query | key | value
+      // query | key | value of the real tokens, laid out padded [B,T,D] each for attention.
+      auto qkv = qkv_[l].Split(ctx.Unpack(qkv_[l].Joint(h)));
       at::Tensor out = blocks::Attend(
           blocks::SplitHeads(qkv[0], heads, hd), blocks::SplitHeads(qkv[1], heads, hd),
           blocks::SplitHeads(qkv[2], heads, hd), {.divisor = divisor}, ctx.allowed(), rec);
-      at::Tensor attn_out =
-          blocks::Linear(blocks::MergeHeads(out), W("attention.output.dense.weight"),
-                         W("attention.output.dense.bias"));
-      rec.Capture(CapturePoint::kAttnOut, attn_out);
+      at::Tensor attn_out = layer.attention_output(ctx.Pack(blocks::MergeHeads(out)));
+      rec.CaptureTokens(CapturePoint::kAttnOut, attn_out);
       at::Tensor x = blocks::LayerNorm(attn_out + h, W("attention.output.LayerNorm.weight"),
                                        W("attention.output.LayerNorm.bias"), eps);
 
-      rec.Capture(CapturePoint::kMlpIn, x);
-      at::Tensor mlp =
-          blocks::DenseMlp(x,
-                           {W("intermediate.dense.weight"), W("intermediate.dense.bias"),
-                            W("output.dense.weight"), W("output.dense.bias")},
-                           config_.hidden_act);
+      rec.CaptureTokens(CapturePoint::kMlpIn, x);
+      at::Tensor mlp = blocks::DenseMlp(x, layer.intermediate, layer.output, config_.hidden_act);
       mlp = blocks::ApplyMlpInterventions(rec, mlp);
-      rec.Capture(CapturePoint::kMlpOut, mlp);
+      rec.CaptureTokens(CapturePoint::kMlpOut, mlp);
       h = blocks::LayerNorm(mlp + x, W("output.LayerNorm.weight"), W("output.LayerNorm.bias"), eps);
-      rec.Capture(CapturePoint::kHiddenOut, h);
+      rec.CaptureTokens(CapturePoint::kHiddenOut, h);
       RETURN_IF_ERROR(ctx.EndLayer(rec, visitor));
     }
     ForwardResult result;
-    result.final_hidden = h;
+    result.final_hidden = ctx.Unpack(h);
     return result;
   }
 
  private:
   BertConfig config_;
   Weights w_;
+  struct Layer {
+    blocks::Linear attention_output;  ///< attention.output.dense
+    blocks::Linear intermediate;      ///< intermediate.dense (MLP up)
+    blocks::Linear output;            ///< output.dense (MLP down)
+  };
   std::vector<blocks::FusedLinear> qkv_;  ///< per layer: query|key|value in one product
+  std::vector<Layer> layers_;
 };
 
 }  // namespace

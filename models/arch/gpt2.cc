@@ -83,16 +83,19 @@ WeightManifest Gpt2Manifest(const Gpt2Config& c) {
   return m;
 }
 
-// transformers Conv1D: addmm(bias, x.view(-1, in), weight[in, out]).
-at::Tensor Conv1D(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) {
-  auto out = at::addmm(bias, x.reshape({-1, x.size(-1)}), weight);
-  return out.view({x.size(0), x.size(1), weight.size(1)});
-}
-
 class Gpt2Model final : public Model {
  public:
   Gpt2Model(Gpt2Config config, Weights weights)
-      : Model(config.info), config_(std::move(config)), w_(std::move(weights)) {}
+      : Model(config.info), config_(std::move(config)), w_(std::move(weights)) {
+    // transformers Conv1D stores weights as [in,out] (addmm(bias, x, W)); TakeLinear transposes.
+    for (int l = 0; l < info_.num_layers; ++l) {
+      const std::string p = fmt::format("h.{}.", l);
+      layers_.push_back({TakeLinear(w_, p + "attn.c_attn", /*stored_in_out=*/true),
+                         TakeLinear(w_, p + "attn.c_proj", /*stored_in_out=*/true),
+                         TakeLinear(w_, p + "mlp.c_fc", /*stored_in_out=*/true),
+                         TakeLinear(w_, p + "mlp.c_proj", /*stored_in_out=*/true)});
+    }
+  }
 
  protected:
   StatusOr<ForwardResult> RunForward(const Batch& batch, const ForwardOptions& options,
@@ -100,49 +103,54 @@ class Gpt2Model final : public Model {
     blocks::ForwardContext ctx(batch, options, info_);
     const int64_t heads = info_.num_heads, hd = info_.head_dim, d = info_.hidden_size;
     const double eps = config_.layer_norm_epsilon;
-    at::Tensor h = at::embedding(w_.Get("wte.weight"), batch.input_ids) +
-                   at::embedding(w_.Get("wpe.weight"), ctx.position_ids());
+    // Real tokens only, packed [N,D] (ForwardContext: token layout).
+    at::Tensor h = at::embedding(w_.Get("wte.weight"), ctx.Pack(batch.input_ids)) +
+                   at::embedding(w_.Get("wpe.weight"), ctx.Pack(ctx.position_ids()));
     for (int l = 0; l < info_.num_layers; ++l) {
       const std::string p = fmt::format("h.{}.", l);
       auto W = [&](const char* name) -> const at::Tensor& { return w_.Get(p + name); };
+      const Layer& layer = layers_[l];
       blocks::LayerRecorder rec = ctx.BeginLayer(l);
-      rec.Capture(CapturePoint::kHiddenIn, h);
+      rec.CaptureTokens(CapturePoint::kHiddenIn, h);
 
       at::Tensor x = blocks::LayerNorm(h, W("ln_1.weight"), W("ln_1.bias"), eps);
-      at::Tensor qkv = Conv1D(x, W("attn.c_attn.weight"), W("attn.c_attn.bias"));
+      at::Tensor qkv = ctx.Unpack(layer.c_attn(x));  // [B,T,3D]
       auto parts = qkv.split(d, -1);
       double divisor = config_.scale_attn_weights ? std::sqrt(double(hd)) : 1.0;
       if (config_.scale_attn_by_inverse_layer_idx) divisor *= double(l + 1);
       at::Tensor out = blocks::Attend(
           blocks::SplitHeads(parts[0], heads, hd), blocks::SplitHeads(parts[1], heads, hd),
           blocks::SplitHeads(parts[2], heads, hd), {.divisor = divisor}, ctx.allowed(), rec);
-      at::Tensor attn_out =
-          Conv1D(blocks::MergeHeads(out), W("attn.c_proj.weight"), W("attn.c_proj.bias"));
-      rec.Capture(CapturePoint::kAttnOut, attn_out);
+      at::Tensor attn_out = layer.attn_c_proj(ctx.Pack(blocks::MergeHeads(out)));
+      rec.CaptureTokens(CapturePoint::kAttnOut, attn_out);
       h = h + attn_out;
 
       x = blocks::LayerNorm(h, W("ln_2.weight"), W("ln_2.bias"), eps);
-      rec.Capture(CapturePoint::kMlpIn, x);
-      at::Tensor mlp = Conv1D(
-          blocks::Activate(config_.activation, Conv1D(x, W("mlp.c_fc.weight"), W("mlp.c_fc.bias"))),
-          W("mlp.c_proj.weight"), W("mlp.c_proj.bias"));
+      rec.CaptureTokens(CapturePoint::kMlpIn, x);
+      at::Tensor mlp = blocks::DenseMlp(x, layer.c_fc, layer.mlp_c_proj, config_.activation);
       mlp = blocks::ApplyMlpInterventions(rec, mlp);
-      rec.Capture(CapturePoint::kMlpOut, mlp);
+      rec.CaptureTokens(CapturePoint::kMlpOut, mlp);
       h = h + mlp;
-      rec.Capture(CapturePoint::kHiddenOut, h);
+      rec.CaptureTokens(CapturePoint::kHiddenOut, h);
       RETURN_IF_ERROR(ctx.EndLayer(rec, visitor));
     }
     ForwardResult result;
-    result.final_hidden = blocks::LayerNorm(h, w_.Get("ln_f.weight"), w_.Get("ln_f.bias"), eps);
+    at::Tensor final_hidden = blocks::LayerNorm(h, w_.Get("ln_f.weight"), w_.Get("ln_f.bias"), eps);
+    result.final_hidden = ctx.Unpack(final_hidden);
     if (options.compute_logits) {
-      result.logits = blocks::Linear(result.final_hidden, w_.Get("lm_head.weight")).to(at::kFloat);
+      result.logits =
+          ctx.Unpack(blocks::LinearOp(final_hidden, w_.Get("lm_head.weight")).to(at::kFloat));
     }
     return result;
   }
 
  private:
+  struct Layer {
+    blocks::Linear c_attn, attn_c_proj, c_fc, mlp_c_proj;
+  };
   Gpt2Config config_;
   Weights w_;
+  std::vector<Layer> layers_;
 };
 
 }  // namespace

@@ -96,7 +96,14 @@ class GptNeoXModel final : public Model {
       : Model(config.info),
         config_(std::move(config)),
         w_(std::move(weights)),
-        rotary_(config_.rope) {}
+        rotary_(config_.rope) {
+    for (int l = 0; l < info_.num_layers; ++l) {
+      const std::string p = fmt::format("layers.{}.", l);
+      layers_.push_back(
+          {TakeLinear(w_, p + "attention.query_key_value"), TakeLinear(w_, p + "attention.dense"),
+           TakeLinear(w_, p + "mlp.dense_h_to_4h"), TakeLinear(w_, p + "mlp.dense_4h_to_h")});
+    }
+  }
 
  protected:
   StatusOr<ForwardResult> RunForward(const Batch& batch, const ForwardOptions& options,
@@ -104,18 +111,19 @@ class GptNeoXModel final : public Model {
     blocks::ForwardContext ctx(batch, options, info_);
     const int64_t heads = info_.num_heads, hd = info_.head_dim;
     const double eps = config_.layer_norm_eps;
-    at::Tensor h = at::embedding(w_.Get("embed_in.weight"), batch.input_ids);
+    // Real tokens only, packed [N,D] (ForwardContext: token layout).
+    at::Tensor h = at::embedding(w_.Get("embed_in.weight"), ctx.Pack(batch.input_ids));
     blocks::CosSin cs = rotary_.Compute(ctx.position_ids(), h.scalar_type());
     for (int l = 0; l < info_.num_layers; ++l) {
       const std::string p = fmt::format("layers.{}.", l);
       auto W = [&](const char* name) -> const at::Tensor& { return w_.Get(p + name); };
+      const Layer& layer = layers_[l];
       blocks::LayerRecorder rec = ctx.BeginLayer(l);
-      rec.Capture(CapturePoint::kHiddenIn, h);
+      rec.CaptureTokens(CapturePoint::kHiddenIn, h);
 
       at::Tensor x =
           blocks::LayerNorm(h, W("input_layernorm.weight"), W("input_layernorm.bias"), eps);
-      at::Tensor qkv = blocks::Linear(x, W("attention.query_key_value.weight"),
-                                      W("attention.query_key_value.bias"));
+      at::Tensor qkv = ctx.Unpack(layer.query_key_value(x));  // [B,T,H·3·hd]
       // [B,T,H,3·hd] → [B,H,T,3·hd] → q, k, v per head.
       qkv = qkv.view({qkv.size(0), qkv.size(1), heads, 3 * hd}).transpose(1, 2);
       auto parts = qkv.chunk(3, -1);
@@ -123,40 +131,41 @@ class GptNeoXModel final : public Model {
       at::Tensor k = rotary_.Apply(parts[1], cs);
       at::Tensor out = blocks::Attend(q, k, parts[2], {.factor = std::pow(double(hd), -0.5)},
                                       ctx.allowed(), rec);
-      at::Tensor attn_out = blocks::Linear(blocks::MergeHeads(out), W("attention.dense.weight"),
-                                           W("attention.dense.bias"));
-      rec.Capture(CapturePoint::kAttnOut, attn_out);
+      at::Tensor attn_out = layer.dense(ctx.Pack(blocks::MergeHeads(out)));
+      rec.CaptureTokens(CapturePoint::kAttnOut, attn_out);
 
       at::Tensor mlp_residual = config_.use_parallel_residual ? h : h + attn_out;
       x = blocks::LayerNorm(mlp_residual, W("post_attention_layernorm.weight"),
                             W("post_attention_layernorm.bias"), eps);
-      rec.Capture(CapturePoint::kMlpIn, x);
+      rec.CaptureTokens(CapturePoint::kMlpIn, x);
       at::Tensor mlp =
-          blocks::DenseMlp(x,
-                           {W("mlp.dense_h_to_4h.weight"), W("mlp.dense_h_to_4h.bias"),
-                            W("mlp.dense_4h_to_h.weight"), W("mlp.dense_4h_to_h.bias")},
-                           config_.hidden_act);
+          blocks::DenseMlp(x, layer.dense_h_to_4h, layer.dense_4h_to_h, config_.hidden_act);
       mlp = blocks::ApplyMlpInterventions(rec, mlp);
-      rec.Capture(CapturePoint::kMlpOut, mlp);
+      rec.CaptureTokens(CapturePoint::kMlpOut, mlp);
       // HF order: parallel → mlp + attn + h; sequential → mlp + (attn + h).
       h = config_.use_parallel_residual ? mlp + attn_out + h : mlp + mlp_residual;
-      rec.Capture(CapturePoint::kHiddenOut, h);
+      rec.CaptureTokens(CapturePoint::kHiddenOut, h);
       RETURN_IF_ERROR(ctx.EndLayer(rec, visitor));
     }
     ForwardResult result;
-    result.final_hidden = blocks::LayerNorm(h, w_.Get("final_layer_norm.weight"),
-                                            w_.Get("final_layer_norm.bias"), eps);
+    at::Tensor final_hidden = blocks::LayerNorm(h, w_.Get("final_layer_norm.weight"),
+                                                w_.Get("final_layer_norm.bias"), eps);
+    result.final_hidden = ctx.Unpack(final_hidden);
     if (options.compute_logits) {
       result.logits =
-          blocks::Linear(result.final_hidden, w_.Get("embed_out.weight")).to(at::kFloat);
+          ctx.Unpack(blocks::LinearOp(final_hidden, w_.Get("embed_out.weight")).to(at::kFloat));
     }
     return result;
   }
 
  private:
+  struct Layer {
+    blocks::Linear query_key_value, dense, dense_h_to_4h, dense_4h_to_h;
+  };
   GptNeoXConfig config_;
   Weights w_;
   blocks::RotaryEmbedding rotary_;
+  std::vector<Layer> layers_;
 };
 
 }  // namespace

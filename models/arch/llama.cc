@@ -96,6 +96,13 @@ class LlamaModel final : public Model {
         rotary_(config_.rope) {
     qkv_ = FuseLayerProjections(w_, info_.num_layers, "layers.{}.self_attn.",
                                 {"q_proj", "k_proj", "v_proj"});
+    gate_up_ =
+        FuseLayerProjections(w_, info_.num_layers, "layers.{}.mlp.", {"gate_proj", "up_proj"});
+    for (int l = 0; l < info_.num_layers; ++l) {
+      const std::string p = fmt::format("layers.{}.", l);
+      o_proj_.push_back(TakeLinear(w_, p + "self_attn.o_proj"));
+      down_proj_.push_back(TakeLinear(w_, p + "mlp.down_proj"));
+    }
   }
 
  protected:
@@ -105,7 +112,8 @@ class LlamaModel final : public Model {
     const int64_t h_q = info_.num_heads, h_kv = info_.num_kv_heads, hd = info_.head_dim;
     const double eps = config_.rms_norm_eps;
     const auto rms = config_.norm_kind;
-    at::Tensor h = at::embedding(w_.Get("embed_tokens.weight"), batch.input_ids);  // [B,T,D]
+    // Real tokens only, packed [N,D] (ForwardContext: token layout).
+    at::Tensor h = at::embedding(w_.Get("embed_tokens.weight"), ctx.Pack(batch.input_ids));
     if (config_.scale_embeddings) {
       // Gemma: embeddings * sqrt(hidden_size), the factor rounded to the activations' dtype.
       h = h * at::scalar_tensor(std::sqrt(double(info_.hidden_size)), h.options());
@@ -115,10 +123,10 @@ class LlamaModel final : public Model {
       const std::string p = fmt::format("layers.{}.", l);
       auto W = [&](const char* name) -> const at::Tensor& { return w_.Get(p + name); };
       blocks::LayerRecorder rec = ctx.BeginLayer(l);
-      rec.Capture(CapturePoint::kHiddenIn, h);
+      rec.CaptureTokens(CapturePoint::kHiddenIn, h);
 
       at::Tensor x = blocks::RmsNorm(h, W("input_layernorm.weight"), eps, rms);
-      auto qkv = qkv_[l](x);
+      auto qkv = qkv_[l].Split(ctx.Unpack(qkv_[l].Joint(x)));  // [B,T,·] each
       at::Tensor q = blocks::SplitHeads(qkv[0], h_q, hd);
       at::Tensor k = blocks::SplitHeads(qkv[1], h_kv, hd);
       at::Tensor v = blocks::SplitHeads(qkv[2], h_kv, hd);
@@ -126,25 +134,25 @@ class LlamaModel final : public Model {
       k = rotary_.Apply(k, cs);
       at::Tensor heads =
           blocks::Attend(q, k, v, {.factor = std::pow(double(hd), -0.5)}, ctx.allowed(), rec);
-      at::Tensor attn_out = blocks::Linear(blocks::MergeHeads(heads), W("self_attn.o_proj.weight"));
-      rec.Capture(CapturePoint::kAttnOut, attn_out);
+      at::Tensor attn_out = o_proj_[l](ctx.Pack(blocks::MergeHeads(heads)));
+      rec.CaptureTokens(CapturePoint::kAttnOut, attn_out);
       h = h + attn_out;
 
       x = blocks::RmsNorm(h, W("post_attention_layernorm.weight"), eps, rms);
-      rec.Capture(CapturePoint::kMlpIn, x);
-      at::Tensor mlp = blocks::GatedMlp(
-          x, {W("mlp.gate_proj.weight"), W("mlp.up_proj.weight"), W("mlp.down_proj.weight")},
-          config_.hidden_act);
+      rec.CaptureTokens(CapturePoint::kMlpIn, x);
+      at::Tensor mlp = blocks::GatedMlp(x, gate_up_[l], down_proj_[l], config_.hidden_act);
       mlp = blocks::ApplyMlpInterventions(rec, mlp);
-      rec.Capture(CapturePoint::kMlpOut, mlp);
+      rec.CaptureTokens(CapturePoint::kMlpOut, mlp);
       h = h + mlp;
-      rec.Capture(CapturePoint::kHiddenOut, h);
+      rec.CaptureTokens(CapturePoint::kHiddenOut, h);
       RETURN_IF_ERROR(ctx.EndLayer(rec, visitor));
     }
     ForwardResult result;
-    result.final_hidden = blocks::RmsNorm(h, w_.Get("norm.weight"), eps, rms);
+    at::Tensor final_hidden = blocks::RmsNorm(h, w_.Get("norm.weight"), eps, rms);
+    result.final_hidden = ctx.Unpack(final_hidden);
     if (options.compute_logits) {
-      result.logits = blocks::Linear(result.final_hidden, w_.Get("lm_head.weight")).to(at::kFloat);
+      result.logits =
+          ctx.Unpack(blocks::LinearOp(final_hidden, w_.Get("lm_head.weight")).to(at::kFloat));
     }
     return result;
   }
@@ -153,7 +161,9 @@ class LlamaModel final : public Model {
   LlamaConfig config_;
   Weights w_;
   blocks::RotaryEmbedding rotary_;
-  std::vector<blocks::FusedLinear> qkv_;  ///< per layer: q|k|v projections in one product
+  std::vector<blocks::FusedLinear> qkv_;      ///< per layer: q|k|v projections in one product
+  std::vector<blocks::FusedLinear> gate_up_;  ///< per layer: gate|up projections in one product
+  std::vector<blocks::Linear> o_proj_, down_proj_;
 };
 
 }  // namespace

@@ -100,6 +100,11 @@ class PhiModel final : public Model {
         rotary_(config_.rope) {
     qkv_ = FuseLayerProjections(w_, info_.num_layers, "layers.{}.self_attn.",
                                 {"q_proj", "k_proj", "v_proj"});
+    for (int l = 0; l < info_.num_layers; ++l) {
+      const std::string p = fmt::format("layers.{}.", l);
+      layers_.push_back({TakeLinear(w_, p + "self_attn.dense"), TakeLinear(w_, p + "mlp.fc1"),
+                         TakeLinear(w_, p + "mlp.fc2")});
+    }
   }
 
  protected:
@@ -108,17 +113,19 @@ class PhiModel final : public Model {
     blocks::ForwardContext ctx(batch, options, info_);
     const int64_t h_q = info_.num_heads, h_kv = info_.num_kv_heads, hd = info_.head_dim;
     const double eps = config_.layer_norm_eps;
-    at::Tensor h = at::embedding(w_.Get("embed_tokens.weight"), batch.input_ids);
+    // Real tokens only, packed [N,D] (ForwardContext: token layout).
+    at::Tensor h = at::embedding(w_.Get("embed_tokens.weight"), ctx.Pack(batch.input_ids));
     blocks::CosSin cs = rotary_.Compute(ctx.position_ids(), h.scalar_type());
     for (int l = 0; l < info_.num_layers; ++l) {
       const std::string p = fmt::format("layers.{}.", l);
       auto W = [&](const char* name) -> const at::Tensor& { return w_.Get(p + name); };
+      const Layer& layer = layers_[l];
       blocks::LayerRecorder rec = ctx.BeginLayer(l);
-      rec.Capture(CapturePoint::kHiddenIn, h);
+      rec.CaptureTokens(CapturePoint::kHiddenIn, h);
 
       at::Tensor x =
           blocks::LayerNorm(h, W("input_layernorm.weight"), W("input_layernorm.bias"), eps);
-      auto qkv = qkv_[l](x);
+      auto qkv = qkv_[l].Split(ctx.Unpack(qkv_[l].Joint(x)));  // [B,T,·] each
       at::Tensor q = blocks::SplitHeads(qkv[0], h_q, hd);
       at::Tensor k = blocks::SplitHeads(qkv[1], h_kv, hd);
       at::Tensor v = blocks::SplitHeads(qkv[2], h_kv, hd);
@@ -126,27 +133,25 @@ class PhiModel final : public Model {
       k = rotary_.Apply(k, cs);
       at::Tensor out =
           blocks::Attend(q, k, v, {.factor = std::pow(double(hd), -0.5)}, ctx.allowed(), rec);
-      at::Tensor attn_out = blocks::Linear(blocks::MergeHeads(out), W("self_attn.dense.weight"),
-                                           W("self_attn.dense.bias"));
-      rec.Capture(CapturePoint::kAttnOut, attn_out);
+      at::Tensor attn_out = layer.dense(ctx.Pack(blocks::MergeHeads(out)));
+      rec.CaptureTokens(CapturePoint::kAttnOut, attn_out);
 
-      rec.Capture(CapturePoint::kMlpIn, x);
-      at::Tensor mlp = blocks::DenseMlp(
-          x, {W("mlp.fc1.weight"), W("mlp.fc1.bias"), W("mlp.fc2.weight"), W("mlp.fc2.bias")},
-          config_.hidden_act);
+      rec.CaptureTokens(CapturePoint::kMlpIn, x);
+      at::Tensor mlp = blocks::DenseMlp(x, layer.fc1, layer.fc2, config_.hidden_act);
       mlp = blocks::ApplyMlpInterventions(rec, mlp);
-      rec.Capture(CapturePoint::kMlpOut, mlp);
+      rec.CaptureTokens(CapturePoint::kMlpOut, mlp);
       h = attn_out + mlp + h;
-      rec.Capture(CapturePoint::kHiddenOut, h);
+      rec.CaptureTokens(CapturePoint::kHiddenOut, h);
       RETURN_IF_ERROR(ctx.EndLayer(rec, visitor));
     }
     ForwardResult result;
-    result.final_hidden =
+    at::Tensor final_hidden =
         blocks::LayerNorm(h, w_.Get("final_layernorm.weight"), w_.Get("final_layernorm.bias"), eps);
+    result.final_hidden = ctx.Unpack(final_hidden);
     if (options.compute_logits) {
-      result.logits =
-          blocks::Linear(result.final_hidden, w_.Get("lm_head.weight"), w_.Get("lm_head.bias"))
-              .to(at::kFloat);
+      result.logits = ctx.Unpack(
+          blocks::LinearOp(final_hidden, w_.Get("lm_head.weight"), w_.Get("lm_head.bias"))
+              .to(at::kFloat));
     }
     return result;
   }
@@ -155,7 +160,11 @@ class PhiModel final : public Model {
   PhiConfig config_;
   Weights w_;
   blocks::RotaryEmbedding rotary_;
+  struct Layer {
+    blocks::Linear dense, fc1, fc2;
+  };
   std::vector<blocks::FusedLinear> qkv_;  ///< per layer: q|k|v projections in one product
+  std::vector<Layer> layers_;
 };
 
 }  // namespace

@@ -4,8 +4,9 @@
 
 namespace sinkscope::models::blocks {
 
-LayerRecorder::LayerRecorder(int layer, const CaptureOptions& capture)
-    : options_(capture), active_(capture.WantsLayer(layer)) {
+LayerRecorder::LayerRecorder(int layer, const CaptureOptions& capture,
+                             const ForwardContext& context)
+    : options_(capture), context_(context), active_(capture.WantsLayer(layer)) {
   capture_.layer = layer;
 }
 
@@ -16,6 +17,11 @@ void LayerRecorder::Capture(CapturePoint p, const at::Tensor& t) {
                                               .to(at::kFloat, /*non_blocking=*/false,
                                                   /*copy=*/true)
                                               .contiguous();
+}
+
+void LayerRecorder::CaptureTokens(CapturePoint p, const at::Tensor& packed) {
+  if (!Wants(p)) return;
+  Capture(p, context_.Unpack(packed));
 }
 
 namespace {
@@ -50,6 +56,11 @@ ForwardContext::ForwardContext(const Batch& batch, const ForwardOptions& options
   const auto device = batch.input_ids.device();
   const int64_t t = batch.input_ids.size(1);
   position_ids_ = PositionsFromMask(batch.attention_mask);
+  int64_t real_tokens = 0;
+  for (int64_t n : batch.lengths) real_tokens += n;
+  if (real_tokens != batch.input_ids.numel()) {
+    token_index_ = batch.attention_mask.reshape({-1}).nonzero().squeeze(1);  // [N]
+  }
 
   at::Tensor key_ok = batch.attention_mask.to(at::kBool).unsqueeze(1).unsqueeze(1);  // [B,1,1,S]
   if (info.causal) {
@@ -82,7 +93,7 @@ ForwardContext::ForwardContext(const Batch& batch, const ForwardOptions& options
     ResolvedMlpIntervention r;
     r.kind = iv.kind;
     r.scale = iv.scale;
-    r.token_mask = PositionMaskBS(batch, iv.tokens, device).unsqueeze(-1);  // [B,T,1]
+    r.token_mask = Pack(PositionMaskBS(batch, iv.tokens, device)).unsqueeze(-1);  // [N,1]
     if (iv.kind == MlpIntervention::Kind::kAblateDirection) {
       at::Tensor d = iv.direction.to(device, at::kFloat).flatten();
       r.direction = d / d.norm();
@@ -91,8 +102,25 @@ ForwardContext::ForwardContext(const Batch& batch, const ForwardOptions& options
   }
 }
 
+at::Tensor ForwardContext::Pack(const at::Tensor& padded) const {
+  std::vector<int64_t> shape(padded.sizes().begin() + 1, padded.sizes().end());
+  shape[0] = padded.size(0) * padded.size(1);
+  at::Tensor flat = padded.reshape(shape);
+  return token_index_.defined() ? flat.index_select(0, token_index_) : flat;
+}
+
+at::Tensor ForwardContext::Unpack(const at::Tensor& packed) const {
+  const int64_t b = batch_.input_ids.size(0), t = batch_.input_ids.size(1);
+  std::vector<int64_t> shape = {b, t};
+  shape.insert(shape.end(), packed.sizes().begin() + 1, packed.sizes().end());
+  if (!token_index_.defined()) return packed.reshape(shape);
+  std::vector<int64_t> flat_shape(shape.begin() + 1, shape.end());
+  flat_shape[0] = b * t;
+  return at::zeros(flat_shape, packed.options()).index_copy_(0, token_index_, packed).view(shape);
+}
+
 LayerRecorder ForwardContext::BeginLayer(int layer) const {
-  LayerRecorder rec(layer, options_.capture);
+  LayerRecorder rec(layer, options_.capture, *this);
   for (const auto& r : attention_by_layer_[layer]) rec.attention_interventions.push_back(&r);
   for (const auto& r : mlp_by_layer_[layer]) rec.mlp_interventions.push_back(&r);
   return rec;

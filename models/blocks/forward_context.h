@@ -3,11 +3,18 @@
 //
 // An architecture's forward is a straight loop:
 //   ForwardContext ctx(batch, options, info);
+//   at::Tensor h = embed(ctx.Pack(batch.input_ids));               // [N,D] real tokens only
 //   for (int l = 0; l < L; ++l) {
 //     LayerRecorder rec = ctx.BeginLayer(l);
-//     ... rec.Capture(CapturePoint::kHiddenIn, h); ...
+//     ... rec.CaptureTokens(CapturePoint::kHiddenIn, h); ...
+//     ... q = SplitHeads(ctx.Unpack(q_proj(x)), …) → Attend → ctx.Pack(MergeHeads(out)) ...
 //     RETURN_IF_ERROR(ctx.EndLayer(rec, visitor));
 //   }
+//
+// Token layout: everything that works token by token (projections, norms, MLPs, residual adds)
+// runs on the batch's real tokens packed as [N,...] (N = Σ lengths), so padding costs no
+// matrix-product work; only attention, which mixes tokens, runs on the padded [B,H,T,S]
+// layout. Captures and results are returned padded, [B,T,...], with zeros at padding.
 #pragma once
 
 #include <vector>
@@ -29,20 +36,24 @@ struct ResolvedAttentionIntervention {
 /// MLP intervention resolved for one layer.
 struct ResolvedMlpIntervention {
   MlpIntervention::Kind kind;
-  at::Tensor token_mask;  ///< [B,T,1] bool: tokens to modify
+  at::Tensor token_mask;  ///< [N,1] bool, packed layout: tokens to modify
   at::Tensor direction;   ///< [D] unit vector (kAblateDirection), on device, compute dtype
   double scale = 1.0;
 };
 
+class ForwardContext;
+
 /// Collects the captures of one layer and applies that layer's interventions.
 class LayerRecorder {
  public:
-  LayerRecorder(int layer, const CaptureOptions& capture);
+  LayerRecorder(int layer, const CaptureOptions& capture, const ForwardContext& context);
 
   int layer() const { return capture_.layer; }
   bool Wants(CapturePoint p) const { return active_ && options_.Wants(p); }
   /// Stores a float32 copy of `t` when `p` is requested for this layer.
   void Capture(CapturePoint p, const at::Tensor& t);
+  /// Same for a per-token tensor in the packed layout [N,...]: stored padded as [B,T,...].
+  void CaptureTokens(CapturePoint p, const at::Tensor& packed);
   LayerCapture& capture() { return capture_; }
 
   std::vector<const ResolvedAttentionIntervention*> attention_interventions;
@@ -50,6 +61,7 @@ class LayerRecorder {
 
  private:
   const CaptureOptions& options_;
+  const ForwardContext& context_;
   bool active_ = false;
   LayerCapture capture_;
 };
@@ -66,6 +78,12 @@ class ForwardContext {
   /// are false).
   const at::Tensor& allowed() const { return allowed_; }
   const Batch& batch() const { return batch_; }
+
+  /// [B,T,...] → [N,...]: the real tokens of every sentence, in order (a view when the batch
+  /// has no padding).
+  at::Tensor Pack(const at::Tensor& padded) const;
+  /// [N,...] → [B,T,...] with zeros at padding (a view when the batch has no padding).
+  at::Tensor Unpack(const at::Tensor& packed) const;
   const ModelInfo& info() const { return info_; }
 
   LayerRecorder BeginLayer(int layer) const;
@@ -78,11 +96,12 @@ class ForwardContext {
   const ModelInfo& info_;
   at::Tensor position_ids_;
   at::Tensor allowed_;
+  at::Tensor token_index_;  ///< [N] int64 indices of real tokens in [B*T]; undefined: no padding
   std::vector<std::vector<ResolvedAttentionIntervention>> attention_by_layer_;
   std::vector<std::vector<ResolvedMlpIntervention>> mlp_by_layer_;
 };
 
-/// Applies the layer's MLP interventions to an MLP output [B,T,D].
+/// Applies the layer's MLP interventions to an MLP output in the packed layout [N,D].
 at::Tensor ApplyMlpInterventions(const LayerRecorder& recorder, at::Tensor mlp_out);
 
 }  // namespace sinkscope::models::blocks

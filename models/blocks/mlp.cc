@@ -35,32 +35,14 @@ at::Tensor Activate(Activation act, const at::Tensor& x) {
   return x;
 }
 
-FusedLinear::FusedLinear(const std::vector<at::Tensor>& weights,
-                         const std::vector<at::Tensor>& biases) {
-  bool any_bias = false;
-  for (const auto& b : biases) any_bias = any_bias || b.defined();
-  std::vector<at::Tensor> bias_parts;
-  for (size_t i = 0; i < weights.size(); ++i) {
-    sizes_.push_back(weights[i].size(0));
-    if (any_bias) {
-      const bool has = i < biases.size() && biases[i].defined();
-      bias_parts.push_back(has ? biases[i] : at::zeros({weights[i].size(0)}, weights[i].options()));
-    }
-  }
-  weight_ = at::cat(weights);
-  if (any_bias) bias_ = at::cat(bias_parts);
+at::Tensor DenseMlp(const at::Tensor& x, const Linear& up, const Linear& down, Activation act) {
+  return down(Activate(act, up(x)));
 }
 
-std::vector<at::Tensor> FusedLinear::operator()(const at::Tensor& x) const {
-  return Linear(x, weight_, bias_).split_with_sizes(sizes_, -1);
-}
-
-at::Tensor DenseMlp(const at::Tensor& x, const DenseMlpWeights& w, Activation act) {
-  return Linear(Activate(act, Linear(x, w.up_weight, w.up_bias)), w.down_weight, w.down_bias);
-}
-
-at::Tensor GatedMlp(const at::Tensor& x, const GatedMlpWeights& w, Activation act) {
-  return Linear(Activate(act, Linear(x, w.gate_weight)) * Linear(x, w.up_weight), w.down_weight);
+at::Tensor GatedMlp(const at::Tensor& x, const FusedLinear& gate_up, const Linear& down,
+                    Activation act) {
+  auto parts = gate_up(x);
+  return down(Activate(act, parts[0]) * parts[1]);
 }
 
 }  // namespace sinkscope::models::blocks
