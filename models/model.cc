@@ -128,6 +128,10 @@ Status Model::ValidateBatch(const Batch& batch, const ForwardOptions& options) c
       }
     }
   }
+  if (options.compute_logits && options.stop_after_captures) {
+    return InvalidArgumentError(
+        "logits need the whole forward: do not combine compute_logits with stop_after_captures");
+  }
   if (options.compute_logits && !info_.has_lm_head) {
     return InvalidArgumentError("logits requested but this {} model has no LM head",
                                 info_.model_type);

@@ -56,10 +56,17 @@ struct ForwardOptions {
   CaptureOptions capture;
   Interventions interventions;
   bool compute_logits = false;  ///< run the LM head (causal models only)
+  /// Stop as soon as the last requested capture has gone to the visitor: later layers, and the
+  /// rest of the last captured layer, are not computed, and ForwardResult is empty (no final
+  /// hidden state). For work that only reads captures — attention maps, or the first layers of
+  /// a deep model. Cannot be combined with compute_logits.
+  bool stop_after_captures = false;
 };
 
+/// Per-token tensors are padded, [B,T,...], with zeros at padding positions.
 struct ForwardResult {
-  at::Tensor final_hidden;  ///< [B,T,D] after the final norm (encoders: last layer output)
+  at::Tensor final_hidden;  ///< [B,T,D] after the final norm (encoders: last layer output);
+                            ///< undefined after stop_after_captures
   at::Tensor logits;        ///< [B,T,V] when requested and the model has an LM head
 };
 

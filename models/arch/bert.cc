@@ -143,6 +143,10 @@ class BertModel final : public Model {
       at::Tensor out = blocks::Attend(
           blocks::SplitHeads(qkv[0], heads, hd), blocks::SplitHeads(qkv[1], heads, hd),
           blocks::SplitHeads(qkv[2], heads, hd), {.divisor = divisor}, ctx.allowed(), rec);
+      if (ctx.CapturesDone(l, blocks::ForwardContext::Stage::kAfterAttention)) {
+        RETURN_IF_ERROR(ctx.EndLayer(rec, visitor));
+        return ForwardResult{};
+      }
       at::Tensor attn_out = layer.attention_output(ctx.Pack(blocks::MergeHeads(out)));
       rec.CaptureTokens(CapturePoint::kAttnOut, attn_out);
       at::Tensor x = blocks::LayerNorm(attn_out + h, W("attention.output.LayerNorm.weight"),
@@ -155,6 +159,7 @@ class BertModel final : public Model {
       h = blocks::LayerNorm(mlp + x, W("output.LayerNorm.weight"), W("output.LayerNorm.bias"), eps);
       rec.CaptureTokens(CapturePoint::kHiddenOut, h);
       RETURN_IF_ERROR(ctx.EndLayer(rec, visitor));
+      if (ctx.CapturesDone(l, blocks::ForwardContext::Stage::kEndOfLayer)) return ForwardResult{};
     }
     ForwardResult result;
     result.final_hidden = ctx.Unpack(h);

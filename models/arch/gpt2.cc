@@ -121,6 +121,10 @@ class Gpt2Model final : public Model {
       at::Tensor out = blocks::Attend(
           blocks::SplitHeads(parts[0], heads, hd), blocks::SplitHeads(parts[1], heads, hd),
           blocks::SplitHeads(parts[2], heads, hd), {.divisor = divisor}, ctx.allowed(), rec);
+      if (ctx.CapturesDone(l, blocks::ForwardContext::Stage::kAfterAttention)) {
+        RETURN_IF_ERROR(ctx.EndLayer(rec, visitor));
+        return ForwardResult{};
+      }
       at::Tensor attn_out = layer.attn_c_proj(ctx.Pack(blocks::MergeHeads(out)));
       rec.CaptureTokens(CapturePoint::kAttnOut, attn_out);
       h = h + attn_out;
@@ -133,6 +137,7 @@ class Gpt2Model final : public Model {
       h = h + mlp;
       rec.CaptureTokens(CapturePoint::kHiddenOut, h);
       RETURN_IF_ERROR(ctx.EndLayer(rec, visitor));
+      if (ctx.CapturesDone(l, blocks::ForwardContext::Stage::kEndOfLayer)) return ForwardResult{};
     }
     ForwardResult result;
     at::Tensor final_hidden = blocks::LayerNorm(h, w_.Get("ln_f.weight"), w_.Get("ln_f.bias"), eps);

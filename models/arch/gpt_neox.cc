@@ -131,6 +131,10 @@ class GptNeoXModel final : public Model {
       at::Tensor k = rotary_.Apply(parts[1], cs);
       at::Tensor out = blocks::Attend(q, k, parts[2], {.factor = std::pow(double(hd), -0.5)},
                                       ctx.allowed(), rec);
+      if (ctx.CapturesDone(l, blocks::ForwardContext::Stage::kAfterAttention)) {
+        RETURN_IF_ERROR(ctx.EndLayer(rec, visitor));
+        return ForwardResult{};
+      }
       at::Tensor attn_out = layer.dense(ctx.Pack(blocks::MergeHeads(out)));
       rec.CaptureTokens(CapturePoint::kAttnOut, attn_out);
 
@@ -146,6 +150,7 @@ class GptNeoXModel final : public Model {
       h = config_.use_parallel_residual ? mlp + attn_out + h : mlp + mlp_residual;
       rec.CaptureTokens(CapturePoint::kHiddenOut, h);
       RETURN_IF_ERROR(ctx.EndLayer(rec, visitor));
+      if (ctx.CapturesDone(l, blocks::ForwardContext::Stage::kEndOfLayer)) return ForwardResult{};
     }
     ForwardResult result;
     at::Tensor final_hidden = blocks::LayerNorm(h, w_.Get("final_layer_norm.weight"),

@@ -134,6 +134,10 @@ class LlamaModel final : public Model {
       k = rotary_.Apply(k, cs);
       at::Tensor heads =
           blocks::Attend(q, k, v, {.factor = std::pow(double(hd), -0.5)}, ctx.allowed(), rec);
+      if (ctx.CapturesDone(l, blocks::ForwardContext::Stage::kAfterAttention)) {
+        RETURN_IF_ERROR(ctx.EndLayer(rec, visitor));
+        return ForwardResult{};
+      }
       at::Tensor attn_out = o_proj_[l](ctx.Pack(blocks::MergeHeads(heads)));
       rec.CaptureTokens(CapturePoint::kAttnOut, attn_out);
       h = h + attn_out;
@@ -146,6 +150,7 @@ class LlamaModel final : public Model {
       h = h + mlp;
       rec.CaptureTokens(CapturePoint::kHiddenOut, h);
       RETURN_IF_ERROR(ctx.EndLayer(rec, visitor));
+      if (ctx.CapturesDone(l, blocks::ForwardContext::Stage::kEndOfLayer)) return ForwardResult{};
     }
     ForwardResult result;
     at::Tensor final_hidden = blocks::RmsNorm(h, w_.Get("norm.weight"), eps, rms);

@@ -133,6 +133,10 @@ class PhiModel final : public Model {
       k = rotary_.Apply(k, cs);
       at::Tensor out =
           blocks::Attend(q, k, v, {.factor = std::pow(double(hd), -0.5)}, ctx.allowed(), rec);
+      if (ctx.CapturesDone(l, blocks::ForwardContext::Stage::kAfterAttention)) {
+        RETURN_IF_ERROR(ctx.EndLayer(rec, visitor));
+        return ForwardResult{};
+      }
       at::Tensor attn_out = layer.dense(ctx.Pack(blocks::MergeHeads(out)));
       rec.CaptureTokens(CapturePoint::kAttnOut, attn_out);
 
@@ -143,6 +147,7 @@ class PhiModel final : public Model {
       h = attn_out + mlp + h;
       rec.CaptureTokens(CapturePoint::kHiddenOut, h);
       RETURN_IF_ERROR(ctx.EndLayer(rec, visitor));
+      if (ctx.CapturesDone(l, blocks::ForwardContext::Stage::kEndOfLayer)) return ForwardResult{};
     }
     ForwardResult result;
     at::Tensor final_hidden =

@@ -71,6 +71,14 @@ ForwardContext::ForwardContext(const Batch& batch, const ForwardOptions& options
     allowed_ = key_ok.expand({-1, 1, t, t});
   }
 
+  bool any_point = false;
+  for (bool wanted : options.capture.points) any_point = any_point || wanted;
+  if (any_point) {
+    for (int l = 0; l < info.num_layers; ++l) {
+      if (options.capture.WantsLayer(l)) last_captured_layer_ = l;
+    }
+  }
+
   attention_by_layer_.resize(info.num_layers);
   for (const auto& iv : options.interventions.attention) {
     ResolvedAttentionIntervention r;
@@ -117,6 +125,17 @@ at::Tensor ForwardContext::Unpack(const at::Tensor& packed) const {
   std::vector<int64_t> flat_shape(shape.begin() + 1, shape.end());
   flat_shape[0] = b * t;
   return at::zeros(flat_shape, packed.options()).index_copy_(0, token_index_, packed).view(shape);
+}
+
+bool ForwardContext::CapturesDone(int layer, Stage stage) const {
+  if (!options_.stop_after_captures || layer < last_captured_layer_) return false;
+  if (layer > last_captured_layer_ || stage == Stage::kEndOfLayer) return true;
+  // The last captured layer, after attention: done unless a later point of the layer is wanted.
+  for (CapturePoint p : {CapturePoint::kAttnOut, CapturePoint::kMlpIn, CapturePoint::kMlpOut,
+                         CapturePoint::kHiddenOut}) {
+    if (options_.capture.Wants(p)) return false;
+  }
+  return true;
 }
 
 LayerRecorder ForwardContext::BeginLayer(int layer) const {

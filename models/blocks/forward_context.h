@@ -86,6 +86,15 @@ class ForwardContext {
   at::Tensor Unpack(const at::Tensor& packed) const;
   const ModelInfo& info() const { return info_; }
 
+  /// Where an architecture may stop early (ForwardOptions::stop_after_captures).
+  enum class Stage {
+    kAfterAttention,  ///< attention probabilities and per-head outputs are captured
+    kEndOfLayer,      ///< the layer is done
+  };
+  /// True when stop_after_captures is set and nothing requested comes after `stage` of `layer`:
+  /// the architecture then ends the layer (EndLayer) and returns an empty ForwardResult.
+  bool CapturesDone(int layer, Stage stage) const;
+
   LayerRecorder BeginLayer(int layer) const;
   /// Hands the layer's capture to the visitor (if anything was captured).
   Status EndLayer(LayerRecorder& recorder, const LayerVisitor& visitor) const;
@@ -96,6 +105,7 @@ class ForwardContext {
   const ModelInfo& info_;
   at::Tensor position_ids_;
   at::Tensor allowed_;
+  int last_captured_layer_ = -1;  ///< highest layer with a requested capture; -1: none
   at::Tensor token_index_;  ///< [N] int64 indices of real tokens in [B*T]; undefined: no padding
   std::vector<std::vector<ResolvedAttentionIntervention>> attention_by_layer_;
   std::vector<std::vector<ResolvedMlpIntervention>> mlp_by_layer_;

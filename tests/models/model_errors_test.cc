@@ -212,6 +212,11 @@ TEST_F(ModelInputErrorsTest, BadInterventionsAndCaptureLayers) {
   ForwardOptions o7;
   o7.capture.layers = {-1};
   ExpectError(Run({{1, 2, 3}}, o7), StatusCode::kInvalidArgument, "capture: layer -1");
+  ForwardOptions o8;
+  o8.compute_logits = true;
+  o8.stop_after_captures = true;
+  ExpectError(Run({{1, 2, 3}}, o8), StatusCode::kInvalidArgument,
+              "do not combine compute_logits with stop_after_captures");
 }
 
 TEST_F(ModelInputErrorsTest, VisitorErrorStopsAtLayerBoundary) {

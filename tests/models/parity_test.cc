@@ -144,12 +144,61 @@ TEST_P(TinyParityTest, BatchedWithPaddingEqualsUnbatched) {
         at::Tensor hid = layer.Get(CapturePoint::kHiddenOut)[s].narrow(0, off, n);
         ExpectClose(hid, ref_.Get(p + "hidden_out"), testing::HiddenTol(ref_.Get(p + "hidden_out")),
                     p + "hidden_out (batched)");
+        // Per-token work runs on real tokens only; padding positions are zeros (model.h).
+        const at::Tensor padded = layer.Get(CapturePoint::kHiddenOut)[s];
+        const int64_t t = padded.size(0);
+        EXPECT_EQ(padded.narrow(0, 0, off).count_nonzero().item<int64_t>(), 0) << p;
+        EXPECT_EQ(padded.narrow(0, off + n, t - off - n).count_nonzero().item<int64_t>(), 0) << p;
       }
       const at::Tensor final_ref = ref_.Get(fmt::format("s{}.final_hidden", s));
       ExpectClose(result.final_hidden[s].narrow(0, off, n), final_ref,
                   testing::HiddenTol(final_ref), "final_hidden (batched)");
     }
   }
+}
+
+TEST_P(TinyParityTest, StopAfterCapturesKeepsRequestedCaptures) {
+  const int num_layers = model_->info().num_layers;
+  auto run = [&](ForwardOptions options, ForwardResult* result) {
+    options.stop_after_captures = true;
+    std::vector<LayerCapture> layers;
+    auto out = model_->Forward(
+        MakeBatch({Ids(0), Ids(1)}, PaddingSide::kLeft, model_->info().pad_token_id), options,
+        [&](const LayerCapture& c) {
+          layers.push_back(c);
+          return OkStatus();
+        });
+    EXPECT_TRUE(out.ok()) << out.status().ToString();
+    if (out.ok()) *result = std::move(out).value();
+    return layers;
+  };
+  const Batch batch = MakeBatch({Ids(0), Ids(1)}, PaddingSide::kLeft, 0);
+  const int64_t off = batch.offsets[1], n = batch.lengths[1];
+
+  // Attention of every layer: the same maps as HF; no final hidden state is computed.
+  ForwardOptions all;
+  all.capture.Enable(CapturePoint::kAttention);
+  ForwardResult result;
+  auto layers = run(all, &result);
+  ASSERT_EQ(static_cast<int>(layers.size()), num_layers);
+  for (const auto& layer : layers) {
+    const std::string key = fmt::format("s1.layers.{}.attention", layer.layer);
+    ExpectClose(layer.Get(CapturePoint::kAttention)[1].narrow(1, off, n).narrow(2, off, n),
+                ref_.Get(key), kAttentionTol, key);
+  }
+  EXPECT_FALSE(result.final_hidden.defined());
+
+  // A point after attention in the last captured layer: that layer is finished, none after it.
+  ForwardOptions first;
+  first.capture.Enable(CapturePoint::kAttention);
+  first.capture.Enable(CapturePoint::kMlpOut);
+  first.capture.layers = {0};
+  layers = run(first, &result);
+  ASSERT_EQ(layers.size(), 1u);
+  const at::Tensor mlp_ref = ref_.Get("s0.layers.0.mlp_out");  // recorded for s0 only
+  ExpectClose(layers[0].Get(CapturePoint::kMlpOut)[0].narrow(0, batch.offsets[0], batch.lengths[0]),
+              mlp_ref, testing::HiddenTol(mlp_ref), "s0.layers.0.mlp_out");
+  EXPECT_FALSE(result.final_hidden.defined());
 }
 
 TEST_P(TinyParityTest, InterventionsMatchHuggingFaceHooks) {
