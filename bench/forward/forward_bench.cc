@@ -3,13 +3,17 @@
 // bench/forward/hf_forward.py and prints the ratios).
 //
 //   sinkscope-bench-forward --model DIR --ids-file FILE [--batch-size N] [--threads T]
-//                           [--warmup W] [--repeat R]
+//                           [--warmup W] [--repeat R] [--full-forward]
 //
 // FILE holds one sentence per line as comma-separated token ids. Each repeat runs every sentence
 // once, in batches of N (right padding for encoders, left padding for causal models), capturing
 // the attention probabilities of every layer. The visitor consumes each sentence's [H,n,n] block
 // the way a client would, summing it (and its squares) into checksums that hf_forward.py computes
-// the same way. Prints one JSON line to stdout; errors go to stderr with exit status 1.
+// the same way. By default the forward stops once the last layer's attention is captured
+// (ForwardOptions::stop_after_captures, as the server runs attention-only requests: the last
+// layer's output projection and MLP are not needed); --full-forward runs every layer to the end
+// and computes the final hidden state, like the baseline. Prints one JSON line to stdout; errors
+// go to stderr with exit status 1.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -38,6 +42,7 @@ struct BenchArgs {
   int threads = 0;
   int warmup = 1;
   int repeat = 3;
+  bool full_forward = false;
 };
 
 StatusOr<std::vector<std::vector<int64_t>>> ReadIdsFile(const std::string& path) {
@@ -123,6 +128,7 @@ Status Run(const BenchArgs& args) {
   ASSIGN_OR_RETURN(auto model, models::LoadModel(args.model, models::LoadOptions{}));
   models::ForwardOptions options;
   options.capture.Enable(models::CapturePoint::kAttention);  // layers empty: every layer
+  options.stop_after_captures = !args.full_forward;
 
   for (int i = 0; i < args.warmup; ++i) {
     ASSIGN_OR_RETURN(PassResult ignored, RunPass(*model, sentences, options, args.batch_size));
@@ -138,7 +144,8 @@ Status Run(const BenchArgs& args) {
   const int64_t tokens = tokens_per_pass * args.repeat;
 
   nlohmann::json out = {
-      {"impl", "sinkscope"},
+      {"impl", args.full_forward ? "sinkscope_full" : "sinkscope"},
+      {"full_forward", args.full_forward},
       {"model_type", model->info().model_type},
       {"batch_size", args.batch_size},
       {"threads", threads},
@@ -172,6 +179,9 @@ int main(int argc, char** argv) {
   app.add_option("--warmup", args.warmup, "Untimed passes over all sentences")
       ->capture_default_str();
   app.add_option("--repeat", args.repeat, "Timed passes over all sentences")->capture_default_str();
+  app.add_flag("--full-forward", args.full_forward,
+               "Run every layer to the end (final hidden state) instead of stopping after the "
+               "last attention capture");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -5,12 +5,15 @@
         [--rounds 3] [--repeat 2] [--warmup 1] [--threads N] [--batch-sizes 1,16]
 
 Tokenizes every sentence of data/stem_sentences.csv with the model's tokenizer (special tokens
-on), checks once that both implementations see the same attention (checksums agree to 1e-4
-relative), then for each batch size runs sinkscope-bench-forward and hf_forward.py as separate
-processes (so peak RSS is per process), alternating which goes first, for several rounds.
+on), checks once that the implementations see the same attention (checksums agree to 1e-4
+relative), then for each batch size runs sinkscope-bench-forward (twice: stopping after the last
+attention capture as the server does, and --full-forward) and hf_forward.py as separate processes
+(so peak RSS is per process), rotating which goes first, for several rounds.
 Reports the median tokens/s and peak RSS per implementation and the ratios:
   speed  = sinkscope tokens/s / HF tokens/s          (> 1: sinkscope is faster)
   memory = HF peak RSS / sinkscope peak RSS           (> 1: sinkscope uses less memory)
+and, as a roofline, this machine's float32 matrix-product rate measured in the same run (torch.mm
+of 1024x1024 matrices) next to the rate of linear-layer work each implementation sustains.
 The last stdout line is a JSON summary. Build the binary first (scripts/bench does both).
 """
 import argparse
@@ -21,6 +24,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,12 +59,61 @@ def tokenize(model_dir, csv_path, out_path):
     return len(texts), tokens
 
 
+IMPLS = ("sinkscope", "sinkscope_full", "hf")
+NAMES = {"sinkscope": "sinkscope", "sinkscope_full": "sinkscope --full-forward",
+         "hf": "hf_transformers_eager"}
+
+
+def read_lengths(ids_file):
+    with open(ids_file) as f:
+        return [len(line.split(",")) for line in f if line.strip()]
+
+
+def padded_tokens(lengths, batch_size):
+    """Tokens a padded batch computes on (what HF's linear layers see)."""
+    return sum(max(lengths[i:i + batch_size]) * len(lengths[i:i + batch_size])
+               for i in range(0, len(lengths), batch_size))
+
+
+def linear_flops_per_token(model_dir):
+    """2 x the weights of the layers' matrix products (embeddings, pooler and heads excluded)."""
+    from safetensors import safe_open
+    total = 0
+    for path in sorted(model_dir.glob("*.safetensors")):
+        with safe_open(str(path), framework="np") as f:
+            for name in f.keys():
+                if not any(tag in name for tag in (".layer.", "layers.", ".h.")):
+                    continue
+                shape = f.get_slice(name).get_shape()
+                if len(shape) == 2:
+                    total += shape[0] * shape[1]
+    return 2 * total
+
+
+def measure_gemm_peak(threads, n=1024, reps=20):
+    """float32 GFLOP/s of torch.mm (MKL in the reference venv) on this machine, best of 3."""
+    import torch
+    torch.set_num_threads(threads)
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    for _ in range(3):
+        torch.mm(a, b)
+    best = 0.0
+    for _ in range(3):
+        t0 = time.perf_counter()
+        for _ in range(reps):
+            torch.mm(a, b)
+        best = max(best, 2 * n ** 3 * reps / (time.perf_counter() - t0) / 1e9)
+    return best
+
+
 def run_impl(impl, args, ids_file, batch_size, warmup, repeat):
     common = ["--model", str(args.model), "--ids-file", str(ids_file),
               "--batch-size", str(batch_size), "--threads", str(args.threads),
               "--warmup", str(warmup), "--repeat", str(repeat)]
     if impl == "sinkscope":
         cmd = [str(args.binary)] + common
+    elif impl == "sinkscope_full":
+        cmd = [str(args.binary)] + common + ["--full-forward"]
     else:
         cmd = [sys.executable, str(HF_SCRIPT)] + common
     env = dict(os.environ)
@@ -124,62 +177,92 @@ def main():
         log(f"{n_sentences} sentences, {n_tokens} tokens per pass; model {args.model}; "
             f"threads {args.threads}")
 
+        lengths = read_lengths(ids_file)
+
         # Correctness, once, before any timing: the padded batch exercises masking too.
         check_bs = max(batch_sizes)
         ours = run_impl("sinkscope", args, ids_file, check_bs, 0, 1)
+        ours_full = run_impl("sinkscope_full", args, ids_file, check_bs, 0, 1)
         theirs = run_impl("hf", args, ids_file, check_bs, 0, 1)
         check_agree(ours, theirs, f"correctness check (batch {check_bs})")
+        check_agree(ours_full, theirs, f"correctness check (batch {check_bs}, full forward)")
         log(f"correctness: checksums agree (sum {ours['checksum']:.6f} vs "
             f"{theirs['checksum']:.6f}, sum of squares {ours['checksum_sq']:.6f} vs "
             f"{theirs['checksum_sq']:.6f})")
 
-        runs = {(bs, impl): [] for bs in batch_sizes for impl in ("sinkscope", "hf")}
+        runs = {(bs, impl): [] for bs in batch_sizes for impl in IMPLS}
+        peaks = []
         for r in range(args.rounds):
+            peaks.append(measure_gemm_peak(args.threads))
+            log(f"round {r + 1}/{args.rounds} float32 GEMM peak {peaks[-1]:.1f} GFLOP/s")
             for bs in batch_sizes:
-                order = ("sinkscope", "hf") if r % 2 == 0 else ("hf", "sinkscope")
+                order = IMPLS[r % 3:] + IMPLS[:r % 3]
                 for impl in order:
                     res = run_impl(impl, args, ids_file, bs, args.warmup, args.repeat)
                     runs[(bs, impl)].append(res)
-                    log(f"round {r + 1}/{args.rounds} batch {bs:>2} {impl:<9} "
+                    log(f"round {r + 1}/{args.rounds} batch {bs:>2} {impl:<14} "
                         f"{res['tokens_per_s']:8.1f} tok/s  peak RSS {res['peak_rss_mib']:7.1f} MiB")
-                check_agree(runs[(bs, "sinkscope")][-1], runs[(bs, "hf")][-1],
-                            f"round {r + 1} batch {bs}")
+                for impl in ("sinkscope", "sinkscope_full"):
+                    check_agree(runs[(bs, impl)][-1], runs[(bs, "hf")][-1],
+                                f"round {r + 1} batch {bs} ({impl})")
 
     model_type = ours.get("model_type", "?")
     print(f"bench/forward: {args.model.name} ({model_type}), fp32 CPU, {args.threads} threads, "
           f"{n_sentences} sentences / {n_tokens} tokens per pass, {args.rounds} rounds x "
           f"{args.repeat} timed passes (+{args.warmup} warmup), median over rounds")
-    header = (f"{'batch':>5}  {'impl':<22} {'tokens/s':>9} {'(min-max)':>17} "
+    header = (f"{'batch':>5}  {'impl':<24} {'tokens/s':>9} {'(min-max)':>17} "
               f"{'peak RSS MiB':>13}")
     print(header)
     print("-" * len(header))
     summary = {}
     for bs in batch_sizes:
         med = {}
-        for impl, name in (("sinkscope", "sinkscope"), ("hf", "hf_transformers_eager")):
+        for impl in IMPLS:
             tps = [x["tokens_per_s"] for x in runs[(bs, impl)]]
             rss = [x["peak_rss_mib"] for x in runs[(bs, impl)]]
             med[impl] = (statistics.median(tps), statistics.median(rss))
-            print(f"{bs:>5}  {name:<22} {med[impl][0]:9.1f} "
+            print(f"{bs:>5}  {NAMES[impl]:<24} {med[impl][0]:9.1f} "
                   f"{f'({min(tps):.1f}-{max(tps):.1f})':>17} {med[impl][1]:13.1f}")
-        speed = med["sinkscope"][0] / med["hf"][0]
-        memory = med["hf"][1] / med["sinkscope"][1]
-        summary[str(bs)] = {
-            "sinkscope_tokens_per_s": round(med["sinkscope"][0], 2),
-            "hf_tokens_per_s": round(med["hf"][0], 2),
-            "sinkscope_peak_rss_mib": round(med["sinkscope"][1], 1),
-            "hf_peak_rss_mib": round(med["hf"][1], 1),
-            "speed_ratio": round(speed, 3),
-            "rss_ratio": round(memory, 3),
-        }
+        entry = {"hf_tokens_per_s": round(med["hf"][0], 2),
+                 "hf_peak_rss_mib": round(med["hf"][1], 1)}
+        for impl in ("sinkscope", "sinkscope_full"):
+            entry[f"{impl}_tokens_per_s"] = round(med[impl][0], 2)
+            entry[f"{impl}_peak_rss_mib"] = round(med[impl][1], 1)
+            entry[f"{impl}_speed_ratio"] = round(med[impl][0] / med["hf"][0], 3)
+            entry[f"{impl}_rss_ratio"] = round(med["hf"][1] / med[impl][1], 3)
+        summary[str(bs)] = entry
     print()
     print("ratios (speed = sinkscope/HF tokens/s; memory = HF/sinkscope peak RSS; >1 favours "
           f"sinkscope; target speed >= {TARGET_SPEEDUP:g}x)")
     for bs in batch_sizes:
-        s = summary[str(bs)]
-        verdict = "meets" if s["speed_ratio"] >= TARGET_SPEEDUP else "below"
-        print(f"  batch {bs:>2}: speed {s['speed_ratio']:.2f}x ({verdict} target), "
-              f"memory {s['rss_ratio']:.2f}x")
+        e = summary[str(bs)]
+        for impl in ("sinkscope", "sinkscope_full"):
+            speed = e[f"{impl}_speed_ratio"]
+            verdict = "meets" if speed >= TARGET_SPEEDUP else "below"
+            print(f"  batch {bs:>2} {NAMES[impl]:<24}: speed {speed:.2f}x ({verdict} target), "
+                  f"memory {e[f'{impl}_rss_ratio']:.2f}x")
+
+    # Roofline: the linear layers are nearly all the arithmetic. HF computes them on padded
+    # tokens, sinkscope on real tokens only.
+    flops = linear_flops_per_token(args.model)
+    peak = statistics.median(peaks)
+    print()
+    print(f"roofline: linear layers {flops / 1e6:.1f} MFLOP per token; float32 GEMM peak "
+          f"(torch.mm 1024^3, {args.threads} threads, median of rounds) {peak:.1f} GFLOP/s")
+    for bs in batch_sizes:
+        e = summary[str(bs)]
+        pad_ratio = padded_tokens(lengths, bs) / n_tokens
+        hf_rate = e["hf_tokens_per_s"] * pad_ratio * flops / 1e9
+        ours_rate = e["sinkscope_full_tokens_per_s"] * flops / 1e9
+        need = TARGET_SPEEDUP * e["hf_tokens_per_s"] * flops / 1e9
+        e.update({"padded_over_real_tokens": round(pad_ratio, 3),
+                  "hf_linear_gflops": round(hf_rate, 1),
+                  "sinkscope_full_linear_gflops": round(ours_rate, 1),
+                  "target_needs_linear_gflops": round(need, 1)})
+        print(f"  batch {bs:>2}: HF sustains {hf_rate:6.1f} GFLOP/s ({100 * hf_rate / peak:3.0f}% "
+              f"of peak; {pad_ratio:.2f}x tokens incl. padding); sinkscope --full-forward "
+              f"{ours_rate:6.1f} ({100 * ours_rate / peak:3.0f}%); {TARGET_SPEEDUP:g}x HF needs "
+              f"{need:6.1f} ({100 * need / peak:3.0f}%)")
     print(json.dumps({
         "benchmark": "forward",
         "model": args.model.name,
@@ -191,6 +274,8 @@ def main():
         "sentences": n_sentences,
         "tokens_per_pass": n_tokens,
         "target_speed_ratio": TARGET_SPEEDUP,
+        "gemm_peak_gflops": round(peak, 1),
+        "linear_mflop_per_token": round(flops / 1e6, 2),
         "batch_sizes": summary,
     }), flush=True)
     return 0

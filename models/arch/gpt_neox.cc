@@ -130,7 +130,7 @@ class GptNeoXModel final : public Model {
       at::Tensor q = rotary_.Apply(parts[0], cs);
       at::Tensor k = rotary_.Apply(parts[1], cs);
       at::Tensor out = blocks::Attend(q, k, parts[2], {.factor = std::pow(double(hd), -0.5)},
-                                      ctx.allowed(), rec);
+                                      ctx.blocked(), rec);
       if (ctx.CapturesDone(l, blocks::ForwardContext::Stage::kAfterAttention)) {
         RETURN_IF_ERROR(ctx.EndLayer(rec, visitor));
         return ForwardResult{};

@@ -33,7 +33,7 @@ at::Tensor ApplyKeyIntervention(const at::Tensor& probs, const ResolvedAttention
 }  // namespace
 
 at::Tensor Attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, ScoreScale scale,
-                  const at::Tensor& allowed, LayerRecorder& recorder) {
+                  const at::Tensor& blocked, LayerRecorder& recorder) {
   recorder.Capture(CapturePoint::kQ, q);
   recorder.Capture(CapturePoint::kK, k);
   recorder.Capture(CapturePoint::kV, v);
@@ -43,12 +43,14 @@ at::Tensor Attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
 
   at::Tensor scores = at::matmul(q, keys.transpose(2, 3));  // [B,H,T,S]
   scores = scale.divisor > 0 ? scores / scale.divisor : scores * scale.factor;
-  // finfo(dtype).min, as transformers' masks use.
-  double min_value = 0.0;
-  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, scores.scalar_type(), "mask_min", [&] {
-    min_value = static_cast<double>(std::numeric_limits<scalar_t>::lowest());
-  });
-  scores = scores.masked_fill(allowed.logical_not(), min_value);
+  if (blocked.defined()) {
+    // finfo(dtype).min, as transformers' masks use.
+    double min_value = 0.0;
+    AT_DISPATCH_FLOATING_TYPES_AND2(
+        at::kHalf, at::kBFloat16, scores.scalar_type(), "mask_min",
+        [&] { min_value = static_cast<double>(std::numeric_limits<scalar_t>::lowest()); });
+    scores = scores.masked_fill(blocked, min_value);
+  }
   recorder.Capture(CapturePoint::kScores, scores);
 
   at::Tensor probs = at::softmax(scores, -1, at::kFloat);  // [B,H,T,S] float32

@@ -23,10 +23,11 @@ struct ScoreScale {
   double divisor = 0.0;  ///< used instead of factor when > 0
 };
 
-/// q [B,H,T,hd] (after rotary), k/v [B,KV,S,hd]; `allowed` [B,1,T,S] bool.
+/// q [B,H,T,hd] (after rotary), k/v [B,KV,S,hd]; `blocked` [B,1,T,S] bool, true for keys a
+/// query may not attend (undefined: none).
 /// Captures q, k, v, scores, attention, attn_heads; applies the layer's attention-key
 /// interventions to the probabilities before they multiply v. Returns [B,H,T,hd].
 at::Tensor Attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, ScoreScale scale,
-                  const at::Tensor& allowed, LayerRecorder& recorder);
+                  const at::Tensor& blocked, LayerRecorder& recorder);
 
 }  // namespace sinkscope::models::blocks

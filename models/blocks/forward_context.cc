@@ -58,17 +58,22 @@ ForwardContext::ForwardContext(const Batch& batch, const ForwardOptions& options
   position_ids_ = PositionsFromMask(batch.attention_mask);
   int64_t real_tokens = 0;
   for (int64_t n : batch.lengths) real_tokens += n;
-  if (real_tokens != batch.input_ids.numel()) {
+  if (real_tokens != batch.input_ids.numel()) {  // padding: pack the real tokens
     token_index_ = batch.attention_mask.reshape({-1}).nonzero().squeeze(1);  // [N]
   }
 
-  at::Tensor key_ok = batch.attention_mask.to(at::kBool).unsqueeze(1).unsqueeze(1);  // [B,1,1,S]
-  if (info.causal) {
-    at::Tensor causal =
-        at::ones({t, t}, at::TensorOptions().dtype(at::kBool).device(device)).tril();  // [T,S]
-    allowed_ = key_ok & causal.unsqueeze(0).unsqueeze(0);
-  } else {
-    allowed_ = key_ok.expand({-1, 1, t, t});
+  const bool padded = real_tokens != batch.input_ids.numel();
+  if (padded || info.causal) {
+    at::Tensor key_ok = batch.attention_mask.to(at::kBool).unsqueeze(1).unsqueeze(1);  // [B,1,1,S]
+    at::Tensor allowed;
+    if (info.causal) {
+      at::Tensor causal =
+          at::ones({t, t}, at::TensorOptions().dtype(at::kBool).device(device)).tril();  // [T,S]
+      allowed = key_ok & causal.unsqueeze(0).unsqueeze(0);
+    } else {
+      allowed = key_ok.expand({-1, 1, t, t});
+    }
+    blocked_ = allowed.logical_not();  // [B,1,T,S]
   }
 
   bool any_point = false;

@@ -74,9 +74,10 @@ class ForwardContext {
   /// [B,T] int64 position ids: 0,1,2,… over each sentence's real tokens (so left and right
   /// padding give the same positions as the unpadded sentence); 0 at padding.
   const at::Tensor& position_ids() const { return position_ids_; }
-  /// [B,1,T,S] bool: true where query t may attend key s (padding and, if causal, the future
-  /// are false).
-  const at::Tensor& allowed() const { return allowed_; }
+  /// [B,1,T,S] bool: true where query t may NOT attend key s (padding keys and, if causal, the
+  /// future). Undefined when every query may attend every key (an encoder batch without
+  /// padding), so attention skips the masking.
+  const at::Tensor& blocked() const { return blocked_; }
   const Batch& batch() const { return batch_; }
 
   /// [B,T,...] → [N,...]: the real tokens of every sentence, in order (a view when the batch
@@ -104,7 +105,7 @@ class ForwardContext {
   const ForwardOptions& options_;
   const ModelInfo& info_;
   at::Tensor position_ids_;
-  at::Tensor allowed_;
+  at::Tensor blocked_;
   int last_captured_layer_ = -1;  ///< highest layer with a requested capture; -1: none
   at::Tensor token_index_;  ///< [N] int64 indices of real tokens in [B*T]; undefined: no padding
   std::vector<std::vector<ResolvedAttentionIntervention>> attention_by_layer_;
