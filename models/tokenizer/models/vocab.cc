@@ -1,0 +1,28 @@
+// Vocabulary object parsing (vocab_internal.h).
+#include <nlohmann/json.hpp>
+
+#include "models/tokenizer/models/vocab_internal.h"
+
+namespace sinkscope::tokenizer {
+
+StatusOr<Vocab> ParseVocabObject(const json& j) {
+  ASSIGN_OR_RETURN(const json* vocab_json, RequireMember(j, "vocab"));
+  if (!vocab_json->is_object()) return InvalidArgumentError("field 'vocab' must be an object");
+  Vocab vocab;
+  vocab.token_to_id.reserve(vocab_json->size());
+  int64_t max_id = -1;
+  for (auto it = vocab_json->begin(); it != vocab_json->end(); ++it) {
+    if (!it.value().is_number_integer()) {
+      return InvalidArgumentError("vocab['{}'] must be an integer id", it.key());
+    }
+    const int64_t id = it.value().get<int64_t>();
+    if (id < 0 || id > (1 << 30)) return InvalidArgumentError("vocab['{}']: bad id {}", it.key(), id);
+    vocab.token_to_id.emplace(it.key(), static_cast<int32_t>(id));
+    max_id = std::max(max_id, id);
+  }
+  vocab.id_to_token.resize(static_cast<size_t>(max_id + 1));
+  for (const auto& [token, id] : vocab.token_to_id) vocab.id_to_token[static_cast<size_t>(id)] = token;
+  return vocab;
+}
+
+}  // namespace sinkscope::tokenizer

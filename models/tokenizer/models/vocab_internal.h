@@ -1,0 +1,19 @@
+// Reading a {"token": id} vocabulary object (WordPiece, WordLevel).
+#pragma once
+
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "models/tokenizer/components_internal.h"
+
+namespace sinkscope::tokenizer {
+
+struct Vocab {
+  std::unordered_map<std::string, int32_t> token_to_id;
+  std::vector<std::string> id_to_token;  // "" for ids no token has
+};
+
+StatusOr<Vocab> ParseVocabObject(const json& j);
+
+}  // namespace sinkscope::tokenizer
