@@ -164,9 +164,8 @@ std::vector<PreTokenSplit> AddedVocabulary::SplitWithTokens(
 PreTokenizedString AddedVocabulary::ExtractAndNormalize(std::string_view text,
                                                         const Normalizer* normalizer) const {
   PreTokenizedString pre(text);
-  pre.Split([&](NormalizedString s) {
-    return SplitWithTokens(std::move(s), raw_matcher_, raw_tokens_);
-  });
+  pre.Split(
+      [&](NormalizedString s) { return SplitWithTokens(std::move(s), raw_matcher_, raw_tokens_); });
   pre.Split([&](NormalizedString s) {
     if (normalizer != nullptr) normalizer->Normalize(&s);
     return SplitWithTokens(std::move(s), normalized_matcher_, normalized_tokens_);

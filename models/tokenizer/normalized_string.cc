@@ -9,8 +9,8 @@ NormalizedString::NormalizedString(std::string_view original)
     : normalized_(original), original_len_(original.size()) {
   alignments_.resize(original.size());
   for (size_t i = 0; i < original.size();) {
-    const size_t n = std::min(Utf8Len(static_cast<unsigned char>(original[i])),
-                              original.size() - i);
+    const size_t n =
+        std::min(Utf8Len(static_cast<unsigned char>(original[i])), original.size() - i);
     const Span span{static_cast<uint32_t>(i), static_cast<uint32_t>(i + n)};
     for (size_t k = 0; k < n; ++k) alignments_[i + k] = span;
     i += n;
@@ -21,8 +21,7 @@ void NormalizedString::Transform(const std::vector<CharChange>& dest, size_t ini
   TransformRange(0, normalized_.size(), dest, initial_offset);
 }
 
-void NormalizedString::TransformRange(size_t begin, size_t end,
-                                      const std::vector<CharChange>& dest,
+void NormalizedString::TransformRange(size_t begin, size_t end, const std::vector<CharChange>& dest,
                                       size_t initial_offset) {
   // Byte lengths of the characters being replaced, consumed in order.
   std::vector<uint8_t> lens;

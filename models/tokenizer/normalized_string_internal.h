@@ -52,8 +52,7 @@ class NormalizedString {
 
   /// Maps a normalized byte range to the original (relative to this string's original), or
   /// nullopt where the Rust code gives None.
-  std::optional<std::pair<size_t, size_t>> ConvertNormalizedRange(size_t begin,
-                                                                  size_t end) const;
+  std::optional<std::pair<size_t, size_t>> ConvertNormalizedRange(size_t begin, size_t end) const;
 
   /// The sub-string for normalized bytes [begin, end), with its own original span; nullopt
   /// when the range is not on character boundaries.

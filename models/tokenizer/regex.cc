@@ -1,6 +1,6 @@
 // Oniguruma wrapper (see regex_internal.h).
-#include <mutex>
 #include <oniguruma.h>
+#include <mutex>
 
 #include "models/tokenizer/regex_internal.h"
 
@@ -58,8 +58,8 @@ std::vector<PatternPiece> RegexPattern::FindMatches(std::string_view inside) con
     const auto e = static_cast<size_t>(region->end[0]);
     if (s == e && have_last_match && last_match_end == e) {
       // An empty match right after the previous one: advance one character and retry.
-      last_end += last_end < inside.size() ? Utf8Len(static_cast<unsigned char>(inside[last_end]))
-                                           : 1;
+      last_end +=
+          last_end < inside.size() ? Utf8Len(static_cast<unsigned char>(inside[last_end])) : 1;
       continue;
     }
     last_end = e;

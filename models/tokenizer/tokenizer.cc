@@ -68,11 +68,11 @@ StatusOr<std::vector<AddedToken>> ParseAddedTokens(const json& root) {
     if (content->empty()) return ctx(InvalidArgumentError("empty 'content'"));
     token.content = *content;
     RETURN_IF_ERROR(ctx(ValidateUtf8(token.content)));
-    for (auto [key, field, def] : {std::tuple{"single_word", &token.single_word, false},
-                                   std::tuple{"lstrip", &token.lstrip, false},
-                                   std::tuple{"rstrip", &token.rstrip, false},
-                                   std::tuple{"normalized", &token.normalized, true},
-                                   std::tuple{"special", &token.special, false}}) {
+    for (auto [key, field, def] :
+         {std::tuple{"single_word", &token.single_word, false},
+          std::tuple{"lstrip", &token.lstrip, false}, std::tuple{"rstrip", &token.rstrip, false},
+          std::tuple{"normalized", &token.normalized, true},
+          std::tuple{"special", &token.special, false}}) {
       auto v = GetBool(t, key, def);
       if (!v.ok()) return ctx(v.status());
       *field = *v;
@@ -179,7 +179,8 @@ StatusOr<Tokenizer> Tokenizer::FromDirectory(const std::filesystem::path& dir) {
     auto add_special = [&](const std::optional<std::string>& token, const char* what) -> Status {
       if (!token) return InvalidArgumentError("tokenizer_config.json: {} is not set", what);
       const auto id = tok.TokenToId(*token);
-      if (!id) return InvalidArgumentError("tokenizer_config.json: {} '{}' is not a token", what, *token);
+      if (!id)
+        return InvalidArgumentError("tokenizer_config.json: {} '{}' is not a token", what, *token);
       single.push_back({{"SpecialToken", {{"id", *token}, {"type_id", 0}}}});
       specials[*token] = {{"id", *token}, {"ids", {*id}}, {"tokens", {*token}}};
       return OkStatus();
@@ -187,10 +188,9 @@ StatusOr<Tokenizer> Tokenizer::FromDirectory(const std::filesystem::path& dir) {
     if (add_bos) RETURN_IF_ERROR(add_special(config.bos_token, "bos_token"));
     single.push_back({{"Sequence", {{"id", "A"}, {"type_id", 0}}}});
     if (add_eos) RETURN_IF_ERROR(add_special(config.eos_token, "eos_token"));
-    ASSIGN_OR_RETURN(tok.impl_->post_processor,
-                     MakePostProcessor({{"type", "TemplateProcessing"},
-                                        {"single", single},
-                                        {"special_tokens", specials}}));
+    ASSIGN_OR_RETURN(tok.impl_->post_processor, MakePostProcessor({{"type", "TemplateProcessing"},
+                                                                   {"single", single},
+                                                                   {"special_tokens", specials}}));
   }
   return tok;
 }

@@ -1,6 +1,6 @@
 // UTF-8 helpers and Unicode properties on top of utf8proc (see unicode_internal.h).
-#include <algorithm>
 #include <utf8proc.h>
+#include <algorithm>
 
 #include "models/tokenizer/unicode_internal.h"
 
@@ -152,8 +152,7 @@ bool IsBertPunctuation(char32_t c) {
 bool IsOther(char32_t c) {
   const int cat = Category(c);
   return cat == UTF8PROC_CATEGORY_CC || cat == UTF8PROC_CATEGORY_CF ||
-         cat == UTF8PROC_CATEGORY_CS || cat == UTF8PROC_CATEGORY_CO ||
-         cat == UTF8PROC_CATEGORY_CN;
+         cat == UTF8PROC_CATEGORY_CS || cat == UTF8PROC_CATEGORY_CO || cat == UTF8PROC_CATEGORY_CN;
 }
 
 bool IsMarkNonspacing(char32_t c) {
@@ -163,8 +162,7 @@ bool IsMarkNonspacing(char32_t c) {
 bool IsCombiningMark(char32_t c) {
   if (c < 0x300) return false;
   const int cat = Category(c);
-  return cat == UTF8PROC_CATEGORY_MN || cat == UTF8PROC_CATEGORY_MC ||
-         cat == UTF8PROC_CATEGORY_ME;
+  return cat == UTF8PROC_CATEGORY_MN || cat == UTF8PROC_CATEGORY_MC || cat == UTF8PROC_CATEGORY_ME;
 }
 
 bool IsWordChar(char32_t c) {
@@ -238,13 +236,13 @@ std::vector<CharChange> NormalizeWithChanges(std::string_view s, NormalizationFo
   out.reserve(s.size());
   // 1. Full decomposition of each character: (first, 0), (rest, +1).
   utf8proc_int32_t buf[32];
-  const auto options = static_cast<utf8proc_option_t>(UTF8PROC_DECOMPOSE |
-                                                      (compat ? UTF8PROC_COMPAT : 0));
+  const auto options =
+      static_cast<utf8proc_option_t>(UTF8PROC_DECOMPOSE | (compat ? UTF8PROC_COMPAT : 0));
   for (size_t i = 0; i < s.size();) {
     size_t n;
     const char32_t c = DecodeUtf8(s, i, &n);
     i += n;
-    if (c < 0xC0) {
+    if (c < 0xA0) {  // nothing below U+00A0 decomposes
       out.push_back({c, 0});
       continue;
     }

@@ -44,8 +44,7 @@ class BpeModel : public Model {
   };
 
   BpeModel(Config config, std::unordered_map<std::string, int32_t> vocab,
-           std::vector<std::string> id_to_token,
-           std::unordered_map<uint64_t, Merge> merges)
+           std::vector<std::string> id_to_token, std::unordered_map<uint64_t, Merge> merges)
       : config_(std::move(config)),
         vocab_(std::move(vocab)),
         id_to_token_(std::move(id_to_token)),
@@ -203,7 +202,8 @@ class BpeModel : public Model {
       cur.len += right.len;
       symbols[right_pos].len = 0;
       next[top.pos] = next[right_pos];
-      if (next[right_pos] >= 0) prev[static_cast<size_t>(next[right_pos])] = static_cast<int64_t>(top.pos);
+      if (next[right_pos] >= 0)
+        prev[static_cast<size_t>(next[right_pos])] = static_cast<int64_t>(top.pos);
       if (prev[top.pos] >= 0) {
         const auto p = static_cast<size_t>(prev[top.pos]);
         auto m = merges_.find(PairKey(symbols[p].id, cur.id));
@@ -231,7 +231,6 @@ class BpeModel : public Model {
   bool has_empty_token_ = false;
   mutable std::shared_mutex cache_mutex_;
   mutable std::unordered_map<std::string, std::vector<Symbol>> cache_;
-
 };
 
 }  // namespace
@@ -264,7 +263,8 @@ StatusOr<ModelPtr> MakeBpeModel(const json& j) {
       return InvalidArgumentError("vocab['{}'] must be an integer id", it.key());
     }
     const int64_t id = it.value().get<int64_t>();
-    if (id < 0 || id > (1 << 30)) return InvalidArgumentError("vocab['{}']: bad id {}", it.key(), id);
+    if (id < 0 || id > (1 << 30))
+      return InvalidArgumentError("vocab['{}']: bad id {}", it.key(), id);
     vocab.emplace(it.key(), static_cast<int32_t>(id));
     max_id = std::max(max_id, id);
   }
@@ -302,17 +302,21 @@ StatusOr<ModelPtr> MakeBpeModel(const json& j) {
       return InvalidArgumentError("merges[{}] must be \"a b\" or [\"a\", \"b\"]", i);
     }
     auto ia = vocab.find(a);
-    if (ia == vocab.end()) return InvalidArgumentError("merges[{}]: token '{}' is not in the vocabulary", i, a);
+    if (ia == vocab.end())
+      return InvalidArgumentError("merges[{}]: token '{}' is not in the vocabulary", i, a);
     auto ib = vocab.find(b);
-    if (ib == vocab.end()) return InvalidArgumentError("merges[{}]: token '{}' is not in the vocabulary", i, b);
+    if (ib == vocab.end())
+      return InvalidArgumentError("merges[{}]: token '{}' is not in the vocabulary", i, b);
     if (b.size() < prefix_len) {
-      return InvalidArgumentError("merges[{}]: token '{}' is shorter than the subword prefix", i, b);
+      return InvalidArgumentError("merges[{}]: token '{}' is shorter than the subword prefix", i,
+                                  b);
     }
     joined.assign(a);
     joined.append(b, prefix_len);
     auto inew = vocab.find(joined);
     if (inew == vocab.end()) {
-      return InvalidArgumentError("merges[{}]: merged token '{}' is not in the vocabulary", i, joined);
+      return InvalidArgumentError("merges[{}]: merged token '{}' is not in the vocabulary", i,
+                                  joined);
     }
     // A repeated pair keeps its last rank (HF collects the merges into a HashMap).
     merges[(static_cast<uint64_t>(static_cast<uint32_t>(ia->second)) << 32) |

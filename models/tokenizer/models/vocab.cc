@@ -16,12 +16,14 @@ StatusOr<Vocab> ParseVocabObject(const json& j) {
       return InvalidArgumentError("vocab['{}'] must be an integer id", it.key());
     }
     const int64_t id = it.value().get<int64_t>();
-    if (id < 0 || id > (1 << 30)) return InvalidArgumentError("vocab['{}']: bad id {}", it.key(), id);
+    if (id < 0 || id > (1 << 30))
+      return InvalidArgumentError("vocab['{}']: bad id {}", it.key(), id);
     vocab.token_to_id.emplace(it.key(), static_cast<int32_t>(id));
     max_id = std::max(max_id, id);
   }
   vocab.id_to_token.resize(static_cast<size_t>(max_id + 1));
-  for (const auto& [token, id] : vocab.token_to_id) vocab.id_to_token[static_cast<size_t>(id)] = token;
+  for (const auto& [token, id] : vocab.token_to_id)
+    vocab.id_to_token[static_cast<size_t>(id)] = token;
   return vocab;
 }
 

@@ -20,8 +20,10 @@ class WordLevelModel : public Model {
     }
     auto unk = vocab_.token_to_id.find(unk_);
     if (unk == vocab_.token_to_id.end()) {
-      return InvalidArgumentError("WordLevel: '{}' is not in the vocabulary and unk_token '{}' "
-                                  "is missing", text, unk_);
+      return InvalidArgumentError(
+          "WordLevel: '{}' is not in the vocabulary and unk_token '{}' "
+          "is missing",
+          text, unk_);
     }
     out->push_back({unk->second, unk_, 0, text.size()});
     return OkStatus();

@@ -12,7 +12,9 @@ namespace {
 class WordPieceModel : public Model {
  public:
   WordPieceModel(Vocab vocab, std::string unk, std::string prefix, size_t max_chars)
-      : vocab_(std::move(vocab)), unk_(std::move(unk)), prefix_(std::move(prefix)),
+      : vocab_(std::move(vocab)),
+        unk_(std::move(unk)),
+        prefix_(std::move(prefix)),
         max_chars_(max_chars) {}
 
   Status Tokenize(std::string_view text, std::vector<Token>* out) const override {
@@ -84,9 +86,8 @@ StatusOr<ModelPtr> MakeWordPieceModel(const json& j) {
   ASSIGN_OR_RETURN(std::string prefix, GetString(j, "continuing_subword_prefix", "##"));
   ASSIGN_OR_RETURN(const int64_t max_chars, GetInt(j, "max_input_chars_per_word", 100));
   if (max_chars < 0) return InvalidArgumentError("max_input_chars_per_word must be >= 0");
-  return ModelPtr(std::make_unique<WordPieceModel>(std::move(vocab), std::move(unk),
-                                                   std::move(prefix),
-                                                   static_cast<size_t>(max_chars)));
+  return ModelPtr(std::make_unique<WordPieceModel>(
+      std::move(vocab), std::move(unk), std::move(prefix), static_cast<size_t>(max_chars)));
 }
 
 }  // namespace sinkscope::tokenizer

@@ -45,7 +45,8 @@ StatusOr<std::string> DecodeBase64(std::string_view in) {
 
 uint32_t ReadLe32(std::string_view s, size_t at) {
   uint32_t v = 0;
-  for (size_t k = 0; k < 4; ++k) v |= static_cast<uint32_t>(static_cast<unsigned char>(s[at + k])) << (8 * k);
+  for (size_t k = 0; k < 4; ++k)
+    v |= static_cast<uint32_t>(static_cast<unsigned char>(s[at + k])) << (8 * k);
   return v;
 }
 
@@ -112,8 +113,8 @@ class PrecompiledNormalizer : public Normalizer {
         const size_t index = Value(trie_[node]);
         if (index >= normalized_.size()) return std::nullopt;
         const size_t stop = normalized_.find('\0', index);
-        return std::string_view(normalized_).substr(
-            index, (stop == std::string::npos ? normalized_.size() : stop) - index);
+        return std::string_view(normalized_)
+            .substr(index, (stop == std::string::npos ? normalized_.size() : stop) - index);
       }
     }
     return std::nullopt;
@@ -162,7 +163,8 @@ StatusOr<NormalizerPtr> MakePrecompiledNormalizer(const json& j) {
   }
   std::string normalized = blob.substr(4 + 4 * trie.size());
   RETURN_IF_ERROR(ValidateUtf8(normalized).WithContext("precompiled_charsmap strings"));
-  return NormalizerPtr(std::make_unique<PrecompiledNormalizer>(std::move(trie), std::move(normalized)));
+  return NormalizerPtr(
+      std::make_unique<PrecompiledNormalizer>(std::move(trie), std::move(normalized)));
 }
 
 }  // namespace sinkscope::tokenizer

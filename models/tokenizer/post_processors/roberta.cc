@@ -10,7 +10,9 @@ namespace {
 class RobertaPostProcessor : public PostProcessor {
  public:
   RobertaPostProcessor(std::vector<TemplatePiece> pieces, bool trim_offsets, bool add_prefix_space)
-      : pieces_(std::move(pieces)), trim_offsets_(trim_offsets), add_prefix_space_(add_prefix_space) {}
+      : pieces_(std::move(pieces)),
+        trim_offsets_(trim_offsets),
+        add_prefix_space_(add_prefix_space) {}
   Status Process(RawEncoding* encoding, bool add_special_tokens) const override {
     if (trim_offsets_) TrimByteLevelOffsets(encoding, add_prefix_space_);
     if (add_special_tokens) ApplyTemplate(pieces_, encoding);

@@ -107,7 +107,8 @@ StatusOr<PostProcessorPtr> MakeTemplatePostProcessor(const json& j) {
     size_t start = 0;
     while (start <= s.size()) {
       const size_t sp = s.find(' ', start);
-      const std::string item = s.substr(start, sp == std::string::npos ? std::string::npos : sp - start);
+      const std::string item =
+          s.substr(start, sp == std::string::npos ? std::string::npos : sp - start);
       if (!item.empty()) items.emplace_back(item);
       if (sp == std::string::npos) break;
       start = sp + 1;

@@ -57,7 +57,8 @@ StatusOr<PreTokenizerPtr> MakeByteLevelPreTokenizer(const json& j) {
   if (use_regex) {
     ASSIGN_OR_RETURN(regex, RegexPattern::Compile(kGpt2Regex));
   }
-  return PreTokenizerPtr(std::make_unique<ByteLevelPreTokenizer>(add_prefix_space, std::move(regex)));
+  return PreTokenizerPtr(
+      std::make_unique<ByteLevelPreTokenizer>(add_prefix_space, std::move(regex)));
 }
 
 }  // namespace sinkscope::tokenizer

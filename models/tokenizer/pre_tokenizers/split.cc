@@ -10,7 +10,9 @@ namespace {
 class SplitPreTokenizer : public PreTokenizer {
  public:
   SplitPreTokenizer(std::unique_ptr<Pattern> pattern, SplitBehavior behavior, bool invert)
-      : pattern_(std::move(pattern)), inverted_(pattern_.get()), behavior_(behavior),
+      : pattern_(std::move(pattern)),
+        inverted_(pattern_.get()),
+        behavior_(behavior),
         invert_(invert) {}
 
   void PreTokenize(PreTokenizedString* s) const override {
