@@ -71,7 +71,9 @@ using json = nlohmann::json;
 // Factories: `j` is the component's JSON object (never null here).
 StatusOr<NormalizerPtr> MakeNormalizer(const json& j);
 StatusOr<PreTokenizerPtr> MakePreTokenizer(const json& j);
-StatusOr<ModelPtr> MakeModel(const json& j);
+struct ModelTables;
+/// `tables`: model.vocab/model.merges taken out of the DOM by ParseTokenizerJson (may be null).
+StatusOr<ModelPtr> MakeModel(const json& j, const ModelTables* tables);
 StatusOr<PostProcessorPtr> MakePostProcessor(const json& j);
 StatusOr<DecoderPtr> MakeDecoder(const json& j);
 
@@ -96,10 +98,10 @@ StatusOr<PreTokenizerPtr> MakeDigitsPreTokenizer(const json& j);
 StatusOr<PreTokenizerPtr> MakePunctuationPreTokenizer(const json& j);
 StatusOr<PreTokenizerPtr> MakeSequencePreTokenizer(const json& j);
 
-StatusOr<ModelPtr> MakeBpeModel(const json& j);
-StatusOr<ModelPtr> MakeWordPieceModel(const json& j);
+StatusOr<ModelPtr> MakeBpeModel(const json& j, const ModelTables* tables);
+StatusOr<ModelPtr> MakeWordPieceModel(const json& j, const ModelTables* tables);
 StatusOr<ModelPtr> MakeUnigramModel(const json& j);
-StatusOr<ModelPtr> MakeWordLevelModel(const json& j);
+StatusOr<ModelPtr> MakeWordLevelModel(const json& j, const ModelTables* tables);
 
 StatusOr<PostProcessorPtr> MakeTemplatePostProcessor(const json& j);
 StatusOr<PostProcessorPtr> MakeBertPostProcessor(const json& j);

@@ -11,6 +11,7 @@
 
 #include "models/tokenizer/added_tokens_internal.h"
 #include "models/tokenizer/components_internal.h"
+#include "models/tokenizer/tokenizer_json_internal.h"
 
 namespace sinkscope::tokenizer {
 
@@ -97,7 +98,8 @@ StatusOr<Tokenizer> Tokenizer::FromFile(const std::filesystem::path& path) {
 }
 
 StatusOr<Tokenizer> Tokenizer::FromJson(std::string_view json_text) {
-  ASSIGN_OR_RETURN(const json root, ParseJson(json_text));
+  ASSIGN_OR_RETURN(ParsedTokenizerJson parsed, ParseTokenizerJson(json_text));
+  const json& root = parsed.root;
   if (!root.is_object()) return InvalidArgumentError("tokenizer.json must be a JSON object");
   auto impl = std::make_unique<TokenizerImpl>();
   try {
@@ -110,7 +112,7 @@ StatusOr<Tokenizer> Tokenizer::FromJson(std::string_view json_text) {
     if (!root.contains("model") || root["model"].is_null()) {
       return InvalidArgumentError("model: missing field 'model'");
     }
-    ASSIGN_OR_RETURN(impl->model, MakeModel(root["model"]));
+    ASSIGN_OR_RETURN(impl->model, MakeModel(root["model"], &parsed.tables));
     if (root.contains("post_processor") && !root["post_processor"].is_null()) {
       ASSIGN_OR_RETURN(impl->post_processor, MakePostProcessor(root["post_processor"]));
     }

@@ -15,6 +15,8 @@
 #include <nlohmann/json.hpp>
 
 #include "models/tokenizer/components_internal.h"
+#include "models/tokenizer/flat_map_internal.h"
+#include "models/tokenizer/tokenizer_json_internal.h"
 
 namespace sinkscope::tokenizer {
 namespace {
@@ -43,28 +45,25 @@ class BpeModel : public Model {
     bool ignore_merges = false;
   };
 
-  BpeModel(Config config, std::unordered_map<std::string, int32_t> vocab,
-           std::vector<std::string> id_to_token, std::unordered_map<uint64_t, Merge> merges)
+  BpeModel(Config config, StringIdMap vocab, std::vector<std::string> id_to_token,
+           PairMap<Merge> merges)
       : config_(std::move(config)),
         vocab_(std::move(vocab)),
         id_to_token_(std::move(id_to_token)),
         merges_(std::move(merges)) {
     for (int b = 0; b < 256; ++b) {
-      auto it = vocab_.find(fmt::format("<0x{:02X}>", b));
-      byte_ids_[static_cast<size_t>(b)] = it == vocab_.end() ? -1 : it->second;
+      byte_ids_[static_cast<size_t>(b)] = vocab_.Find(fmt::format("<0x{:02X}>", b)).value_or(-1);
     }
     if (config_.unk_token) {
-      auto it = vocab_.find(*config_.unk_token);
-      if (it != vocab_.end()) unk_id_ = it->second;
+      unk_id_ = vocab_.Find(*config_.unk_token).value_or(-1);
     }
   }
 
   Status Tokenize(std::string_view text, std::vector<Token>* out) const override {
     if (text.empty()) return OkStatus();
     if (config_.ignore_merges) {
-      auto it = vocab_.find(std::string(text));
-      if (it != vocab_.end()) {
-        out->push_back({it->second, std::string(text), 0, text.size()});
+      if (auto id = vocab_.Find(text)) {
+        out->push_back({*id, std::string(text), 0, text.size()});
         return OkStatus();
       }
     }
@@ -94,9 +93,7 @@ class BpeModel : public Model {
   }
 
   std::optional<int32_t> TokenToId(std::string_view token) const override {
-    auto it = vocab_.find(std::string(token));
-    if (it == vocab_.end()) return std::nullopt;
-    return it->second;
+    return vocab_.Find(token);
   }
   std::optional<std::string> IdToToken(int32_t id) const override {
     if (id < 0 || static_cast<size_t>(id) >= id_to_token_.size()) return std::nullopt;
@@ -123,13 +120,12 @@ class BpeModel : public Model {
       }
       if (is_last && config_.end_of_word_suffix) key += *config_.end_of_word_suffix;
       i += n;
-      auto it = vocab_.find(key);
-      if (it != vocab_.end()) {
+      if (auto id = vocab_.Find(key)) {
         if (have_unk) {
           symbols.push_back(unk);
           have_unk = false;
         }
-        symbols.push_back({it->second, static_cast<uint32_t>(n)});
+        symbols.push_back({*id, static_cast<uint32_t>(n)});
         continue;
       }
       if (config_.byte_fallback) {
@@ -186,8 +182,9 @@ class BpeModel : public Model {
     };
     std::priority_queue<Entry> queue;
     for (size_t i = 0; i + 1 < n; ++i) {
-      auto it = merges_.find(PairKey(symbols[i].id, symbols[i + 1].id));
-      if (it != merges_.end()) queue.push({it->second.rank, i, it->second.new_id});
+      if (const Merge* m = merges_.Find(PairKey(symbols[i].id, symbols[i + 1].id))) {
+        queue.push({m->rank, i, m->new_id});
+      }
     }
     while (!queue.empty()) {
       const Entry top = queue.top();
@@ -196,8 +193,8 @@ class BpeModel : public Model {
       if (cur.len == 0 || next[top.pos] == -1) continue;
       const auto right_pos = static_cast<size_t>(next[top.pos]);
       const Symbol right = symbols[right_pos];
-      auto it = merges_.find(PairKey(cur.id, right.id));
-      if (it == merges_.end() || it->second.new_id != top.new_id) continue;  // stale entry
+      const Merge* current = merges_.Find(PairKey(cur.id, right.id));
+      if (current == nullptr || current->new_id != top.new_id) continue;  // stale entry
       cur.id = top.new_id;
       cur.len += right.len;
       symbols[right_pos].len = 0;
@@ -206,13 +203,15 @@ class BpeModel : public Model {
         prev[static_cast<size_t>(next[right_pos])] = static_cast<int64_t>(top.pos);
       if (prev[top.pos] >= 0) {
         const auto p = static_cast<size_t>(prev[top.pos]);
-        auto m = merges_.find(PairKey(symbols[p].id, cur.id));
-        if (m != merges_.end()) queue.push({m->second.rank, p, m->second.new_id});
+        if (const Merge* m = merges_.Find(PairKey(symbols[p].id, cur.id))) {
+          queue.push({m->rank, p, m->new_id});
+        }
       }
       if (next[top.pos] >= 0) {
         const auto q = static_cast<size_t>(next[top.pos]);
-        auto m = merges_.find(PairKey(cur.id, symbols[q].id));
-        if (m != merges_.end()) queue.push({m->second.rank, top.pos, m->second.new_id});
+        if (const Merge* m = merges_.Find(PairKey(cur.id, symbols[q].id))) {
+          queue.push({m->rank, top.pos, m->new_id});
+        }
       }
     }
     size_t w = 0;
@@ -223,9 +222,9 @@ class BpeModel : public Model {
   }
 
   Config config_;
-  std::unordered_map<std::string, int32_t> vocab_;
+  StringIdMap vocab_;
   std::vector<std::string> id_to_token_;
-  std::unordered_map<uint64_t, Merge> merges_;
+  PairMap<Merge> merges_;
   int32_t byte_ids_[256];
   int32_t unk_id_ = -1;
   bool has_empty_token_ = false;
@@ -235,7 +234,7 @@ class BpeModel : public Model {
 
 }  // namespace
 
-StatusOr<ModelPtr> MakeBpeModel(const json& j) {
+StatusOr<ModelPtr> MakeBpeModel(const json& j, const ModelTables* tables) {
   BpeModel::Config config;
   ASSIGN_OR_RETURN(config.unk_token, GetOptionalString(j, "unk_token"));
   ASSIGN_OR_RETURN(config.continuing_subword_prefix,
@@ -253,74 +252,97 @@ StatusOr<ModelPtr> MakeBpeModel(const json& j) {
     }
   }
 
-  ASSIGN_OR_RETURN(const json* vocab_json, RequireMember(j, "vocab"));
-  if (!vocab_json->is_object()) return InvalidArgumentError("field 'vocab' must be an object");
-  std::unordered_map<std::string, int32_t> vocab;
-  vocab.reserve(vocab_json->size());
+  // The vocabulary and merges come from the SAX tables (tokenizer_json_internal.h) or the DOM.
+  StringIdMap vocab;
   int64_t max_id = -1;
-  for (auto it = vocab_json->begin(); it != vocab_json->end(); ++it) {
-    if (!it.value().is_number_integer()) {
-      return InvalidArgumentError("vocab['{}'] must be an integer id", it.key());
-    }
-    const int64_t id = it.value().get<int64_t>();
-    if (id < 0 || id > (1 << 30))
-      return InvalidArgumentError("vocab['{}']: bad id {}", it.key(), id);
-    vocab.emplace(it.key(), static_cast<int32_t>(id));
+  auto add_token = [&](std::string_view token, int64_t id) -> Status {
+    if (id < 0 || id > (1 << 30)) return InvalidArgumentError("vocab['{}']: bad id {}", token, id);
+    vocab.Set(token, static_cast<int32_t>(id));
     max_id = std::max(max_id, id);
+    return OkStatus();
+  };
+  if (tables != nullptr && tables->has_vocab) {
+    vocab.Reserve(tables->vocab.size());
+    for (const auto& [token, id] : tables->vocab) RETURN_IF_ERROR(add_token(token, id));
+  } else {
+    ASSIGN_OR_RETURN(const json* vocab_json, RequireMember(j, "vocab"));
+    if (!vocab_json->is_object()) return InvalidArgumentError("field 'vocab' must be an object");
+    vocab.Reserve(vocab_json->size());
+    for (auto it = vocab_json->begin(); it != vocab_json->end(); ++it) {
+      if (!it.value().is_number_integer()) {
+        return InvalidArgumentError("vocab['{}'] must be an integer id", it.key());
+      }
+      RETURN_IF_ERROR(add_token(it.key(), it.value().get<int64_t>()));
+    }
   }
   std::vector<std::string> id_to_token(static_cast<size_t>(max_id + 1));
   bool has_empty = false;
-  for (const auto& [token, id] : vocab) {
+  vocab.ForEach([&](std::string_view token, int32_t id) {
     id_to_token[static_cast<size_t>(id)] = token;
     has_empty |= token.empty();
-  }
+  });
 
-  ASSIGN_OR_RETURN(const json* merges_json, RequireMember(j, "merges"));
-  if (!merges_json->is_array()) return InvalidArgumentError("field 'merges' must be an array");
+  std::vector<MergeItem> dom_merges;
+  const std::vector<MergeItem>* merge_items = &dom_merges;
+  if (tables != nullptr && tables->has_merges) {
+    merge_items = &tables->merges;
+  } else {
+    ASSIGN_OR_RETURN(const json* merges_json, RequireMember(j, "merges"));
+    if (!merges_json->is_array()) return InvalidArgumentError("field 'merges' must be an array");
+    dom_merges.reserve(merges_json->size());
+    for (size_t i = 0; i < merges_json->size(); ++i) {
+      const json& m = (*merges_json)[i];
+      if (m.is_string()) {
+        dom_merges.push_back({m.get<std::string>(), {}, true});
+      } else if (m.is_array() && m.size() == 2 && m[0].is_string() && m[1].is_string()) {
+        dom_merges.push_back({m[0].get<std::string>(), m[1].get<std::string>(), false});
+      } else {
+        return InvalidArgumentError("merges[{}] must be \"a b\" or [\"a\", \"b\"]", i);
+      }
+    }
+  }
   const size_t prefix_len =
       config.continuing_subword_prefix ? config.continuing_subword_prefix->size() : 0;
-  std::unordered_map<uint64_t, Merge> merges;
-  merges.reserve(merges_json->size());
-  std::string a, b, joined;
+  PairMap<Merge> merges;
+  merges.Reserve(merge_items->size());
+  std::string_view a, b;
+  std::string joined;
   uint32_t rank = 0;
-  for (size_t i = 0; i < merges_json->size(); ++i) {
-    const json& m = (*merges_json)[i];
-    if (m.is_string()) {
-      const std::string& line = m.get_ref<const std::string&>();
+  for (size_t i = 0; i < merge_items->size(); ++i) {
+    const MergeItem& m = (*merge_items)[i];
+    if (m.is_line) {
+      const std::string& line = m.a;
       if (line.rfind("#version", 0) == 0) continue;
       const size_t space = line.find(' ');
       if (space == std::string::npos || line.find(' ', space + 1) != std::string::npos) {
         return InvalidArgumentError("merges[{}] '{}' is not two tokens separated by one space", i,
                                     line);
       }
-      a.assign(line, 0, space);
-      b.assign(line, space + 1);
-    } else if (m.is_array() && m.size() == 2 && m[0].is_string() && m[1].is_string()) {
-      a = m[0].get<std::string>();
-      b = m[1].get<std::string>();
+      a = std::string_view(line).substr(0, space);
+      b = std::string_view(line).substr(space + 1);
     } else {
-      return InvalidArgumentError("merges[{}] must be \"a b\" or [\"a\", \"b\"]", i);
+      a = m.a;
+      b = m.b;
     }
-    auto ia = vocab.find(a);
-    if (ia == vocab.end())
-      return InvalidArgumentError("merges[{}]: token '{}' is not in the vocabulary", i, a);
-    auto ib = vocab.find(b);
-    if (ib == vocab.end())
-      return InvalidArgumentError("merges[{}]: token '{}' is not in the vocabulary", i, b);
+    const auto ia = vocab.Find(a);
+    if (!ia) return InvalidArgumentError("merges[{}]: token '{}' is not in the vocabulary", i, a);
+    const auto ib = vocab.Find(b);
+    if (!ib) return InvalidArgumentError("merges[{}]: token '{}' is not in the vocabulary", i, b);
     if (b.size() < prefix_len) {
       return InvalidArgumentError("merges[{}]: token '{}' is shorter than the subword prefix", i,
                                   b);
     }
     joined.assign(a);
-    joined.append(b, prefix_len);
-    auto inew = vocab.find(joined);
-    if (inew == vocab.end()) {
+    joined.append(b.substr(prefix_len));
+    const auto inew = vocab.Find(joined);
+    if (!inew) {
       return InvalidArgumentError("merges[{}]: merged token '{}' is not in the vocabulary", i,
                                   joined);
     }
     // A repeated pair keeps its last rank (HF collects the merges into a HashMap).
-    merges[(static_cast<uint64_t>(static_cast<uint32_t>(ia->second)) << 32) |
-           static_cast<uint32_t>(ib->second)] = Merge{rank, inew->second};
+    merges.Set(
+        (static_cast<uint64_t>(static_cast<uint32_t>(*ia)) << 32) | static_cast<uint32_t>(*ib),
+        Merge{rank, *inew});
     ++rank;
   }
   auto model = std::make_unique<BpeModel>(std::move(config), std::move(vocab),

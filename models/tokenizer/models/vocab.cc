@@ -2,13 +2,29 @@
 #include <nlohmann/json.hpp>
 
 #include "models/tokenizer/models/vocab_internal.h"
+#include "models/tokenizer/tokenizer_json_internal.h"
 
 namespace sinkscope::tokenizer {
 
-StatusOr<Vocab> ParseVocabObject(const json& j) {
+StatusOr<Vocab> ParseVocabObject(const json& j, const ModelTables* tables) {
+  Vocab vocab;
+  if (tables != nullptr && tables->has_vocab) {
+    int64_t max_id = -1;
+    vocab.token_to_id.reserve(tables->vocab.size());
+    for (const auto& [token, id] : tables->vocab) {
+      if (id < 0 || id > (1 << 30))
+        return InvalidArgumentError("vocab['{}']: bad id {}", token, id);
+      vocab.token_to_id[token] = static_cast<int32_t>(id);
+      max_id = std::max(max_id, id);
+    }
+    vocab.id_to_token.resize(static_cast<size_t>(max_id + 1));
+    for (const auto& [token, id] : vocab.token_to_id) {
+      vocab.id_to_token[static_cast<size_t>(id)] = token;
+    }
+    return vocab;
+  }
   ASSIGN_OR_RETURN(const json* vocab_json, RequireMember(j, "vocab"));
   if (!vocab_json->is_object()) return InvalidArgumentError("field 'vocab' must be an object");
-  Vocab vocab;
   vocab.token_to_id.reserve(vocab_json->size());
   int64_t max_id = -1;
   for (auto it = vocab_json->begin(); it != vocab_json->end(); ++it) {

@@ -14,6 +14,7 @@ struct Vocab {
   std::vector<std::string> id_to_token;  // "" for ids no token has
 };
 
-StatusOr<Vocab> ParseVocabObject(const json& j);
+/// j["vocab"], or tables->vocab when ParseTokenizerJson took it out of the DOM.
+StatusOr<Vocab> ParseVocabObject(const json& j, const ModelTables* tables);
 
 }  // namespace sinkscope::tokenizer

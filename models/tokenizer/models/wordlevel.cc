@@ -47,8 +47,8 @@ class WordLevelModel : public Model {
 
 }  // namespace
 
-StatusOr<ModelPtr> MakeWordLevelModel(const json& j) {
-  ASSIGN_OR_RETURN(Vocab vocab, ParseVocabObject(j));
+StatusOr<ModelPtr> MakeWordLevelModel(const json& j, const ModelTables* tables) {
+  ASSIGN_OR_RETURN(Vocab vocab, ParseVocabObject(j, tables));
   ASSIGN_OR_RETURN(std::string unk, GetString(j, "unk_token", "<unk>"));
   return ModelPtr(std::make_unique<WordLevelModel>(std::move(vocab), std::move(unk)));
 }

@@ -80,8 +80,8 @@ class WordPieceModel : public Model {
 
 }  // namespace
 
-StatusOr<ModelPtr> MakeWordPieceModel(const json& j) {
-  ASSIGN_OR_RETURN(Vocab vocab, ParseVocabObject(j));
+StatusOr<ModelPtr> MakeWordPieceModel(const json& j, const ModelTables* tables) {
+  ASSIGN_OR_RETURN(Vocab vocab, ParseVocabObject(j, tables));
   ASSIGN_OR_RETURN(std::string unk, GetString(j, "unk_token", "[UNK]"));
   ASSIGN_OR_RETURN(std::string prefix, GetString(j, "continuing_subword_prefix", "##"));
   ASSIGN_OR_RETURN(const int64_t max_chars, GetInt(j, "max_input_chars_per_word", 100));
