@@ -64,6 +64,8 @@ TEST(TokenizerLoadTest, CorruptionTable) {
        "model 'BPE': missing field 'vocab'"},
       {"vocab id not a number", [](json& j) { j["model"]["vocab"]["a"] = "one"; },
        StatusCode::kInvalidArgument, "model 'BPE': vocab['a'] must be an integer id"},
+      {"sparse vocab ids", [](json& j) { j["model"]["vocab"]["b"] = 1 << 29; },
+       StatusCode::kInvalidArgument, "model 'BPE': vocab ids are sparse: largest id 536870912"},
       {"merge of unknown token", [](json& j) { j["model"]["merges"].push_back("a zz"); },
        StatusCode::kInvalidArgument, "model 'BPE': merges[1]: token 'zz' is not in the vocabulary"},
       {"merge result unknown", [](json& j) { j["model"]["merges"].push_back("b a"); },

@@ -16,6 +16,7 @@
 
 #include "models/tokenizer/components_internal.h"
 #include "models/tokenizer/flat_map_internal.h"
+#include "models/tokenizer/models/vocab_internal.h"
 #include "models/tokenizer/tokenizer_json_internal.h"
 
 namespace sinkscope::tokenizer {
@@ -275,6 +276,7 @@ StatusOr<ModelPtr> MakeBpeModel(const json& j, const ModelTables* tables) {
       RETURN_IF_ERROR(add_token(it.key(), it.value().get<int64_t>()));
     }
   }
+  RETURN_IF_ERROR(CheckDenseIds(max_id, vocab.size()));
   std::vector<std::string> id_to_token(static_cast<size_t>(max_id + 1));
   bool has_empty = false;
   vocab.ForEach([&](std::string_view token, int32_t id) {

@@ -6,6 +6,15 @@
 
 namespace sinkscope::tokenizer {
 
+Status CheckDenseIds(int64_t max_id, size_t count) {
+  // The id -> token table is sized by the largest id; a file with a few huge ids must not make
+  // us allocate gigabytes. Real vocabularies are dense (ids 0..n-1).
+  if (max_id >= 0 && static_cast<uint64_t>(max_id) >= 4 * static_cast<uint64_t>(count) + 1024) {
+    return InvalidArgumentError("vocab ids are sparse: largest id {} for {} tokens", max_id, count);
+  }
+  return OkStatus();
+}
+
 StatusOr<Vocab> ParseVocabObject(const json& j, const ModelTables* tables) {
   Vocab vocab;
   if (tables != nullptr && tables->has_vocab) {
@@ -17,6 +26,7 @@ StatusOr<Vocab> ParseVocabObject(const json& j, const ModelTables* tables) {
       vocab.token_to_id[token] = static_cast<int32_t>(id);
       max_id = std::max(max_id, id);
     }
+    RETURN_IF_ERROR(CheckDenseIds(max_id, vocab.token_to_id.size()));
     vocab.id_to_token.resize(static_cast<size_t>(max_id + 1));
     for (const auto& [token, id] : vocab.token_to_id) {
       vocab.id_to_token[static_cast<size_t>(id)] = token;
@@ -37,6 +47,7 @@ StatusOr<Vocab> ParseVocabObject(const json& j, const ModelTables* tables) {
     vocab.token_to_id.emplace(it.key(), static_cast<int32_t>(id));
     max_id = std::max(max_id, id);
   }
+  RETURN_IF_ERROR(CheckDenseIds(max_id, vocab.token_to_id.size()));
   vocab.id_to_token.resize(static_cast<size_t>(max_id + 1));
   for (const auto& [token, id] : vocab.token_to_id)
     vocab.id_to_token[static_cast<size_t>(id)] = token;

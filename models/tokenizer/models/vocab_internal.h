@@ -15,6 +15,9 @@ struct Vocab {
 };
 
 /// j["vocab"], or tables->vocab when ParseTokenizerJson took it out of the DOM.
+/// INVALID_ARGUMENT unless max_id < 4 * count + 1024 (bounds the id -> token table).
+Status CheckDenseIds(int64_t max_id, size_t count);
+
 StatusOr<Vocab> ParseVocabObject(const json& j, const ModelTables* tables);
 
 }  // namespace sinkscope::tokenizer
