@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "models/tokenizer/unicode_internal.h"
+#include "models/tokenizer/unicode_tables_internal.h"
 
 namespace sinkscope::tokenizer {
 
@@ -145,24 +146,19 @@ bool IsBertPunctuation(char32_t c) {
     return (c >= 33 && c <= 47) || (c >= 58 && c <= 64) || (c >= 91 && c <= 96) ||
            (c >= 123 && c <= 126);
   }
-  const int cat = Category(c);
-  return cat >= UTF8PROC_CATEGORY_PC && cat <= UTF8PROC_CATEGORY_PO;
+  return old_unicode::InRanges(old_unicode::kPunctuation, c);
 }
 
 bool IsOther(char32_t c) {
-  const int cat = Category(c);
-  return cat == UTF8PROC_CATEGORY_CC || cat == UTF8PROC_CATEGORY_CF ||
-         cat == UTF8PROC_CATEGORY_CS || cat == UTF8PROC_CATEGORY_CO || cat == UTF8PROC_CATEGORY_CN;
+  return old_unicode::InRanges(old_unicode::kOther, c);
 }
 
 bool IsMarkNonspacing(char32_t c) {
-  return c >= 0x300 && Category(c) == UTF8PROC_CATEGORY_MN;
+  return c >= 0x300 && old_unicode::InRanges(old_unicode::kMarkNonspacing, c);
 }
 
 bool IsCombiningMark(char32_t c) {
-  if (c < 0x300) return false;
-  const int cat = Category(c);
-  return cat == UTF8PROC_CATEGORY_MN || cat == UTF8PROC_CATEGORY_MC || cat == UTF8PROC_CATEGORY_ME;
+  return c >= 0x300 && old_unicode::InRanges(old_unicode::kCombiningMark9, c);
 }
 
 bool IsWordChar(char32_t c) {
@@ -179,7 +175,7 @@ bool IsWordChar(char32_t c) {
 
 int CombiningClass(char32_t c) {
   if (c < 0x300) return 0;
-  return utf8proc_get_property(static_cast<utf8proc_int32_t>(c))->combining_class;
+  return old_unicode::CombiningClass9(c);
 }
 
 void ToLowercase(char32_t c, std::u32string* out) {
@@ -224,7 +220,10 @@ char32_t ComposePair(char32_t a, char32_t b) {
   }
   utf8proc_int32_t buf[2] = {static_cast<utf8proc_int32_t>(a), static_cast<utf8proc_int32_t>(b)};
   const auto n = utf8proc_normalize_utf32(buf, 2, static_cast<utf8proc_option_t>(UTF8PROC_COMPOSE));
-  return n == 1 ? static_cast<char32_t>(buf[0]) : 0;
+  if (n != 1) return 0;
+  const auto composed = static_cast<char32_t>(buf[0]);
+  // Only compositions Unicode 9.0 knew (the Rust crate's data).
+  return old_unicode::InRanges(old_unicode::kPrimaryComposite9, composed) ? composed : 0;
 }
 
 }  // namespace
@@ -242,7 +241,13 @@ std::vector<CharChange> NormalizeWithChanges(std::string_view s, NormalizationFo
     size_t n;
     const char32_t c = DecodeUtf8(s, i, &n);
     i += n;
-    if (c < 0xA0) {  // nothing below U+00A0 decomposes
+    const bool hangul = c >= kHangulSBase && c < kHangulSBase + kHangulSCount;
+    // Decompose only what Unicode 9.0 decomposes (nothing below U+00A0 does).
+    const bool decomposes =
+        c >= 0xA0 &&
+        (hangul || (compat ? old_unicode::InRanges(old_unicode::kCompatDecomposable9, c)
+                           : old_unicode::InRanges(old_unicode::kCanonicalDecomposable9, c)));
+    if (!decomposes) {
       out.push_back({c, 0});
       continue;
     }

@@ -1,10 +1,13 @@
 // UTF-8 and Unicode character properties as the Rust `tokenizers` crate sees them.
 //
-// The Rust crate asks std's `char` methods (is_whitespace, is_numeric, to_lowercase), the
-// `unicode_categories` crate (is_punctuation, is_other, is_mark_nonspacing) and the
-// `unicode-normalization-alignments` crate. Here the same questions go to utf8proc (Unicode
-// 15 in Debian bookworm's 2.8). Characters assigned after the Rust crates' Unicode tables
-// may be classified differently; none of the fixtures hit that.
+// The Rust crate asks std's `char` methods (is_whitespace, is_numeric, to_lowercase: current
+// Unicode), the `unicode_categories` 0.1.1 crate (is_punctuation, is_other, is_mark_nonspacing:
+// Unicode 8.0 tables, reproduced in unicode_tables_internal.h) and the
+// `unicode-normalization-alignments` 0.1.12 crate (NFC/NFD/NFKC/NFKD and is_combining_mark:
+// Unicode 9.0; is_combining_mark's table is reproduced, the normalization itself goes to
+// utf8proc, Unicode 15 in Debian bookworm's 2.8). Known residual difference: characters
+// assigned after Unicode 9.0 that decompose or have a non-zero combining class are normalized
+// by utf8proc's newer data.
 #pragma once
 
 #include <cstddef>
@@ -46,13 +49,13 @@ std::u32string ToCodePoints(std::string_view s);
 bool IsWhitespace(char32_t c);
 /// Rust char::is_numeric (general categories Nd, Nl, No).
 bool IsNumeric(char32_t c);
-/// unicode_categories is_punctuation (P*) or ASCII punctuation.
+/// unicode_categories is_punctuation (P* in Unicode 8.0) or ASCII punctuation.
 bool IsBertPunctuation(char32_t c);
-/// unicode_categories is_other (Cc, Cf, Cs, Co, Cn).
+/// unicode_categories is_other: Cc, Cf and the listed Co endpoints of Unicode 8.0 (never Cn).
 bool IsOther(char32_t c);
-/// General category Mn.
+/// General category Mn in Unicode 8.0 (unicode_categories is_mark_nonspacing).
 bool IsMarkNonspacing(char32_t c);
-/// General category M* (unicode-normalization's is_combining_mark).
+/// General category M* in Unicode 9.0 (unicode-normalization-alignments is_combining_mark).
 bool IsCombiningMark(char32_t c);
 /// Rust regex `\w` (Unicode): alphabetic, marks, decimal digits, connector punctuation,
 /// join controls.

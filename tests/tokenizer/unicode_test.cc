@@ -82,6 +82,28 @@ TEST(UnicodeNormalizationTest, ComposesAndDecomposesKnownPairs) {
   EXPECT_EQ(nfc[0].change, -1);
 }
 
+TEST(UnicodeNormalizationTest, UsesUnicode9DataLikeHf) {
+  // U+1E4EC (Wancho, Unicode 12) has combining class 232 today but none in the Unicode 9.0 data
+  // of HF's normalization crate, so it is a starter there: no reordering with U+0301.
+  const std::string text = "a\xF0\x9E\x93\xAC\xCC\x81";
+  EXPECT_EQ(Joined(NormalizeWithChanges(text, NormalizationForm::kNFD)), text);
+  EXPECT_NE(Utf8procNormalize(text, NormalizationForm::kNFD), text);
+  // U+11938 (Dives Akuru, Unicode 13) = U+11935 U+11930 canonically, unknown to Unicode 9.0.
+  const std::string composed = "\xF0\x91\xA4\xB8";
+  EXPECT_EQ(Joined(NormalizeWithChanges(composed, NormalizationForm::kNFD)), composed);
+  EXPECT_EQ(
+      Joined(NormalizeWithChanges("\xF0\x91\xA4\xB5\xF0\x91\xA4\xB0", NormalizationForm::kNFC)),
+      "\xF0\x91\xA4\xB5\xF0\x91\xA4\xB0");
+  // Category tables are Unicode 8.0: unassigned U+0378 is not "other" (kept by BERT's
+  // clean_text); private use is; Kawi's U+11F00 (Unicode 15) is not a nonspacing mark.
+  EXPECT_FALSE(IsOther(0x378));
+  EXPECT_TRUE(IsOther(0xE001));
+  EXPECT_FALSE(IsMarkNonspacing(0x11F00));
+  EXPECT_TRUE(IsMarkNonspacing(0x301));
+  EXPECT_FALSE(IsBertPunctuation(0x2E50));  // Unicode 13 punctuation
+  EXPECT_TRUE(IsBertPunctuation(0x3001));
+}
+
 TEST(NormalizedStringTest, AlignmentsFollowEdits) {
   NormalizedString s("H\xC3\xA9llo world");  // "Héllo world"
   s.Normalize(NormalizationForm::kNFD);      // é -> e + U+0301 (both align with é)
