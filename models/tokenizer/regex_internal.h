@@ -1,5 +1,10 @@
 // Oniguruma regexes: the engine the Rust `tokenizers` crate uses for Split and ByteLevel
 // (its SysRegex is the `onig` crate), with the iteration rules of onig's find_iter.
+//
+// Known difference: tokenizers 0.22.1 bundles Oniguruma 6.9.9 (onig_sys 69.9.1; Unicode 15.0
+// property tables) while Debian bookworm ships 6.9.8 (Unicode 14.0). Characters first assigned
+// in Unicode 15.0 (e.g. Kawi U+11F00..) fall outside \p{L}, \p{M}, ... here, so a pattern that
+// relies on those classes can split them differently (seen with DeepSeek-V3's Split regex).
 #pragma once
 
 #include <memory>
