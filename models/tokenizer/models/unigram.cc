@@ -38,7 +38,7 @@ class UnigramModel : public Model {
         }
         node = it->second;
       }
-      nodes_[node] = 1;  // terminal; the id is looked up by string like HF does
+      nodes_[node] = static_cast<int32_t>(id);  // a later duplicate wins, as in token_to_id_
     }
   }
 
@@ -113,14 +113,13 @@ class UnigramModel : public Model {
         auto it = edges_.find(key);
         if (it == edges_.end()) break;
         node = it->second;
-        if (nodes_[node] < 0) continue;
+        const int32_t id = nodes_[node];
+        if (id < 0) continue;
         const size_t end = k + 1;
-        auto id_it = token_to_id_.find(std::string(s.substr(start, end - start)));
-        if (id_it == token_to_id_.end()) continue;
-        const double score = pieces_[static_cast<size_t>(id_it->second)].second + base;
+        const double score = pieces_[static_cast<size_t>(id)].second + base;
         Node& target = best[end];
         if (target.starts_at < 0 || score > target.score) {
-          target = {id_it->second, score, static_cast<int64_t>(start)};
+          target = {id, score, static_cast<int64_t>(start)};
         }
         if (!has_single && end - start == mblen) has_single = true;
       }
@@ -170,7 +169,7 @@ class UnigramModel : public Model {
   std::vector<std::pair<std::string, double>> pieces_;
   std::unordered_map<std::string, int32_t> token_to_id_;
   std::unordered_map<uint64_t, uint32_t> edges_;  // (node << 8 | byte) -> child node
-  std::vector<int8_t> nodes_;                     // 1 where a piece ends
+  std::vector<int32_t> nodes_;                    // id of the piece ending here, or -1
   double min_score_ = std::numeric_limits<double>::infinity();
   std::optional<int32_t> unk_id_;
   bool byte_fallback_;
