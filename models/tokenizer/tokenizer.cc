@@ -32,7 +32,7 @@ namespace {
 StatusOr<std::string> ReadWholeFile(const std::filesystem::path& path) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) {
-    return NotFoundError("{}: no such file", path.string());
+    return NotFoundError("{}: no such file (or not a regular file)", path.string());
   }
   std::ifstream in(path, std::ios::binary);
   if (!in) return NotFoundError("{}: cannot open", path.string());
@@ -144,7 +144,8 @@ StatusOr<Tokenizer> Tokenizer::FromDirectory(const std::filesystem::path& dir) {
   };
   for (const char* name : {"special_tokens_map.json", "tokenizer_config.json"}) {
     const auto path = dir / name;
-    if (!std::filesystem::exists(path)) continue;
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) continue;
     ASSIGN_OR_RETURN(const std::string text, ReadWholeFile(path));
     auto parsed = ParseJson(text);
     if (!parsed.ok()) return parsed.status().WithContext(path.string());
