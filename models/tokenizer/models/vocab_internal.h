@@ -1,0 +1,23 @@
+// Reading a {"token": id} vocabulary object (WordPiece, WordLevel).
+#pragma once
+
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "models/tokenizer/components_internal.h"
+
+namespace sinkscope::tokenizer {
+
+struct Vocab {
+  std::unordered_map<std::string, int32_t> token_to_id;
+  std::vector<std::string> id_to_token;  // "" for ids no token has
+};
+
+/// j["vocab"], or tables->vocab when ParseTokenizerJson took it out of the DOM.
+/// INVALID_ARGUMENT unless max_id < 4 * count + 1024 (bounds the id -> token table).
+Status CheckDenseIds(int64_t max_id, size_t count);
+
+StatusOr<Vocab> ParseVocabObject(const json& j, const ModelTables* tables);
+
+}  // namespace sinkscope::tokenizer
