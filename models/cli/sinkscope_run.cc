@@ -1,11 +1,16 @@
-// sinkscope-run: runs a model offline on token ids and writes every captured tensor to one
-// .safetensors file that notebooks read with `safetensors`.
+// sinkscope-run: runs a model offline on token ids or texts and writes every captured tensor to
+// one .safetensors file that notebooks read with `safetensors`.
 //
-//   sinkscope-run --model DIR|org/name[@rev] --ids 1,2,3 [--ids …] [--capture attention,hidden]
-//                 [--layers 0,5] [--dtype fp32|bf16|fp16] [--device cpu|cuda] --out FILE
+//   sinkscope-run --model DIR|org/name[@rev] (--ids 1,2,3 | --text "…") [--ids …] [--text …]
+//                 [--no-special] [--capture attention,hidden] [--layers 0,5]
+//                 [--dtype fp32|bf16|fp16] [--device cpu|cuda] --out FILE
 //
-// Tensor names: with one input, `layers.<l>.<capture>` (e.g. layers.3.attention, heads × n × n),
-// `input_ids` and `final_hidden`; with several inputs the same names under `sentences.<i>.`.
+// Inputs are every --ids, then every --text, each in the order given. Texts are tokenized with
+// the model directory's tokenizer.json (+ tokenizer_config.json), special tokens added unless
+// --no-special. Tensor names: with one input, `layers.<l>.<capture>` (e.g. layers.3.attention,
+// heads × n × n), `input_ids` and `final_hidden`; for a text also `offsets` ([n,2] byte offsets
+// into the text; (0,0) for added special tokens) and `special_positions`; with several inputs the
+// same names under `sentences.<i>.`. The texts are in the metadata (`texts`, a JSON array).
 // Captures are sliced to each input's real tokens (padding removed). Errors go to stderr with
 // exit status 1 (2 for bad command-line usage).
 #include <algorithm>
@@ -22,12 +27,14 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include "core/int_list.h"
 #include "core/status.h"
 #include "models/cpu_threads.h"
 #include "models/formats/checkpoint.h"
 #include "models/model.h"
+#include "models/tokenizer/tokenizer.h"
 
 namespace sinkscope {
 namespace {
@@ -35,6 +42,8 @@ namespace {
 struct RunArgs {
   std::string model;
   std::vector<std::string> ids;
+  std::vector<std::string> texts;
+  bool no_special = false;
   std::string capture = "attention";
   std::string layers;
   std::string dtype = "fp32";
@@ -94,7 +103,9 @@ Status Run(const RunArgs& args) {
     if (!ids.ok()) return ids.status().WithContext("--ids");
     inputs.push_back(std::move(ids).value());
   }
-  if (inputs.empty()) return InvalidArgumentError("no input: give --ids at least once");
+  if (inputs.empty() && args.texts.empty()) {
+    return InvalidArgumentError("no input: give --ids or --text at least once");
+  }
   ASSIGN_OR_RETURN(models::ForwardOptions options, ParseCapture(args));
 
   models::LoadOptions load;
@@ -117,6 +128,23 @@ Status Run(const RunArgs& args) {
   for (const auto& w : info.load_warnings) spdlog::warn("{}", w);
   spdlog::info("loaded {} ({} layers, {} heads) on {}", info.model_type, info.num_layers,
                info.num_heads, info.device.str());
+
+  // Texts: tokenized with the model's own tokenizer; kept with their offsets for the output.
+  const size_t first_text = inputs.size();
+  std::vector<tokenizer::Encoding> encodings;
+  if (!args.texts.empty()) {
+    auto tok = tokenizer::Tokenizer::FromDirectory(info.directory);
+    if (!tok.ok()) return tok.status().WithContext("--text needs the model's tokenizer");
+    for (size_t i = 0; i < args.texts.size(); ++i) {
+      auto encoding = tok->Encode(args.texts[i], /*add_special_tokens=*/!args.no_special);
+      if (!encoding.ok()) return encoding.status().WithContext(fmt::format("--text {}", i));
+      if (encoding->ids.empty()) {
+        return InvalidArgumentError("--text {}: no tokens (empty text and no special tokens)", i);
+      }
+      inputs.emplace_back(encoding->ids.begin(), encoding->ids.end());
+      encodings.push_back(std::move(encoding).value());
+    }
+  }
 
   const bool single = inputs.size() == 1;
   std::vector<std::pair<std::string, at::Tensor>> tensors;
@@ -150,6 +178,19 @@ Status Run(const RunArgs& args) {
                                .to(at::kCPU, at::kFloat)
                                .contiguous());
       for (auto& [name, t] : per_sentence[b]) tensors.emplace_back(prefix + name, std::move(t));
+      if (start + b >= first_text) {
+        const tokenizer::Encoding& e = encodings[start + b - first_text];
+        at::Tensor offsets = at::empty({static_cast<int64_t>(e.offsets.size()), 2}, at::kLong);
+        for (size_t i = 0; i < e.offsets.size(); ++i) {
+          offsets[i][0] = static_cast<int64_t>(e.offsets[i].first);
+          offsets[i][1] = static_cast<int64_t>(e.offsets[i].second);
+        }
+        tensors.emplace_back(prefix + "offsets", offsets);
+        std::vector<int64_t> special(e.special_positions.begin(), e.special_positions.end());
+        if (!special.empty()) {
+          tensors.emplace_back(prefix + "special_positions", at::tensor(special, at::kLong));
+        }
+      }
     }
   }
   std::map<std::string, std::string> metadata = {{"model", args.model},
@@ -159,6 +200,7 @@ Status Run(const RunArgs& args) {
                                                  {"num_inputs", std::to_string(inputs.size())},
                                                  {"producer", "sinkscope-run"}};
   metadata["model_path"] = info.directory;
+  if (!args.texts.empty()) metadata["texts"] = nlohmann::json(args.texts).dump();
   if (!info.revision.empty()) metadata["model_revision"] = info.revision;
   RETURN_IF_ERROR(formats::WriteSafetensors(args.out, tensors, metadata));
   spdlog::info("wrote {} tensors to {}", tensors.size(), args.out);
@@ -173,8 +215,10 @@ int main(int argc, char** argv) {
   CLI::App app{"Run a Hugging Face model on token ids and write captured tensors (safetensors)"};
   app.add_option("--model", args.model, "Model directory, or offline hub id org/name[@revision]")
       ->required();
-  app.add_option("--ids", args.ids, "Comma-separated token ids of one input (repeatable)")
-      ->required();
+  app.add_option("--text", args.texts,
+                 "Text of one input, tokenized with the model's tokenizer (repeatable)");
+  app.add_flag("--no-special", args.no_special, "Do not add special tokens to --text inputs");
+  app.add_option("--ids", args.ids, "Comma-separated token ids of one input (repeatable)");
   app.add_option("--capture", args.capture,
                  "Comma-separated captures: attention, scores, q, k, v, attn_heads, attn_out, "
                  "hidden_in, hidden_out, mlp_in, mlp_out, or groups qkv, hidden, mlp, attn, all")

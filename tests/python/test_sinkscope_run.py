@@ -1,6 +1,8 @@
 """sinkscope-run end to end: its .safetensors output, read with the Python `safetensors` package
 as a notebook would, equals the Hugging Face reference tensors of the tiny fixtures."""
 import json
+import os
+import pathlib
 import subprocess
 
 import numpy as np
@@ -106,3 +108,76 @@ def test_usage_errors_exit_nonzero(build_dir):
     res = run(build_dir, "--ids", "1,2")
     assert res.returncode != 0
     assert "--model" in res.stderr + res.stdout
+
+
+def minilm_dir():
+    models = pathlib.Path(os.environ.get("SINKSCOPE_MODELS_DIR",
+                                         pathlib.Path.home() / ".cache/sinkscope/models"))
+    path = models / "all-MiniLM-L6-v2"
+    if not (path / "tokenizer.json").exists():
+        if os.environ.get("SINKSCOPE_REQUIRE_REAL_MODELS") == "1":
+            pytest.fail(f"{path} is missing; run scripts/setup")
+        pytest.skip(f"{path} is missing; run scripts/setup")
+    return path
+
+
+def test_text_inputs_are_tokenized_like_hugging_face(build_dir, fixtures_dir, tmp_path):
+    # The HF tokenizer's ids for these texts are in the MiniLM fixture (make_fixtures.py).
+    listing = json.loads((fixtures_dir / "minilm" / "sentences.json").read_text())
+    chosen = listing["sentences"][:3]
+    out = tmp_path / "text.safetensors"
+    args = []
+    for s in chosen:
+        args += ["--text", s["text"]]
+    res = run(build_dir, "--model", minilm_dir(), "--capture", "attention", "--layers", "0",
+              "--out", out, *args)
+    assert res.returncode == 0, res.stderr
+    tensors = load_file(str(out))
+    for i, s in enumerate(chosen):
+        ids = tensors[f"sentences.{i}.input_ids"]
+        assert ids.tolist() == s["input_ids"]
+        n = len(s["input_ids"])
+        assert tensors[f"sentences.{i}.layers.0.attention"].shape == (12, n, n)
+        offsets = tensors[f"sentences.{i}.offsets"]
+        assert offsets.shape == (n, 2)
+        # [CLS] and [SEP] are added special tokens: (0, 0) offsets, listed as special.
+        assert offsets[0].tolist() == [0, 0] and offsets[-1].tolist() == [0, 0]
+        assert tensors[f"sentences.{i}.special_positions"].tolist() == [0, n - 1]
+        # Every other token's offsets point into the text at what it spells.
+        text = s["text"].encode()
+        first_word = text[offsets[1][0]:offsets[1][1]].decode().lower()
+        assert s["text"].lower().startswith(first_word)
+    with safe_open(str(out), framework="numpy") as f:
+        assert json.loads(f.metadata()["texts"]) == [s["text"] for s in chosen]
+
+
+def test_text_without_special_tokens_and_mixed_with_ids(build_dir, tmp_path):
+    out = tmp_path / "mixed.safetensors"
+    res = run(build_dir, "--model", minilm_dir(), "--ids", "101,102", "--text", "atoms",
+              "--no-special", "--out", out)
+    assert res.returncode == 0, res.stderr
+    tensors = load_file(str(out))
+    assert tensors["sentences.0.input_ids"].tolist() == [101, 102]
+    assert "sentences.0.offsets" not in tensors  # an --ids input has no text
+    assert tensors["sentences.1.input_ids"].tolist() == [13353]  # "atoms", no [CLS]/[SEP]
+    assert tensors["sentences.1.offsets"].tolist() == [[0, 5]]
+
+
+def test_invalid_utf8_text_exits_nonzero(build_dir, tmp_path):
+    out = tmp_path / "never.safetensors"
+    res = subprocess.run([str(build_dir / "sinkscope-run").encode(), b"--model",
+                          str(minilm_dir()).encode(), b"--text", b"bad \xff utf8", b"--out",
+                          str(out).encode()], capture_output=True, timeout=120)
+    stderr = res.stderr.decode(errors="replace")
+    assert res.returncode == 1
+    assert "INVALID_ARGUMENT" in stderr and "UTF-8" in stderr
+    assert not out.exists()
+
+
+def test_text_needs_a_tokenizer(build_dir, fixtures_dir, tmp_path):
+    out = tmp_path / "never.safetensors"
+    res = run(build_dir, "--model", fixtures_dir / "tiny" / "llama", "--text", "hello",
+              "--out", out)
+    assert res.returncode == 1
+    assert "--text needs the model's tokenizer" in res.stderr
+    assert not out.exists()
