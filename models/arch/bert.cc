@@ -142,7 +142,7 @@ class BertModel final : public Model {
       auto qkv = qkv_[l].Split(ctx.Unpack(qkv_[l].Joint(h)));
       at::Tensor out = blocks::Attend(
           blocks::SplitHeads(qkv[0], heads, hd), blocks::SplitHeads(qkv[1], heads, hd),
-          blocks::SplitHeads(qkv[2], heads, hd), {.divisor = divisor}, ctx.blocked(), rec);
+          blocks::SplitHeads(qkv[2], heads, hd), {.divisor = divisor}, ctx.mask(), rec);
       if (ctx.CapturesDone(l, blocks::ForwardContext::Stage::kAfterAttention)) {
         RETURN_IF_ERROR(ctx.EndLayer(rec, visitor));
         return ForwardResult{};

@@ -120,7 +120,7 @@ class Gpt2Model final : public Model {
       if (config_.scale_attn_by_inverse_layer_idx) divisor *= double(l + 1);
       at::Tensor out = blocks::Attend(
           blocks::SplitHeads(parts[0], heads, hd), blocks::SplitHeads(parts[1], heads, hd),
-          blocks::SplitHeads(parts[2], heads, hd), {.divisor = divisor}, ctx.blocked(), rec);
+          blocks::SplitHeads(parts[2], heads, hd), {.divisor = divisor}, ctx.mask(), rec);
       if (ctx.CapturesDone(l, blocks::ForwardContext::Stage::kAfterAttention)) {
         RETURN_IF_ERROR(ctx.EndLayer(rec, visitor));
         return ForwardResult{};

@@ -129,8 +129,8 @@ class GptNeoXModel final : public Model {
       auto parts = qkv.chunk(3, -1);
       at::Tensor q = rotary_.Apply(parts[0], cs);
       at::Tensor k = rotary_.Apply(parts[1], cs);
-      at::Tensor out = blocks::Attend(q, k, parts[2], {.factor = std::pow(double(hd), -0.5)},
-                                      ctx.blocked(), rec);
+      at::Tensor out =
+          blocks::Attend(q, k, parts[2], {.factor = std::pow(double(hd), -0.5)}, ctx.mask(), rec);
       if (ctx.CapturesDone(l, blocks::ForwardContext::Stage::kAfterAttention)) {
         RETURN_IF_ERROR(ctx.EndLayer(rec, visitor));
         return ForwardResult{};

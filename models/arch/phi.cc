@@ -132,7 +132,7 @@ class PhiModel final : public Model {
       q = rotary_.Apply(q, cs);
       k = rotary_.Apply(k, cs);
       at::Tensor out =
-          blocks::Attend(q, k, v, {.factor = std::pow(double(hd), -0.5)}, ctx.blocked(), rec);
+          blocks::Attend(q, k, v, {.factor = std::pow(double(hd), -0.5)}, ctx.mask(), rec);
       if (ctx.CapturesDone(l, blocks::ForwardContext::Stage::kAfterAttention)) {
         RETURN_IF_ERROR(ctx.EndLayer(rec, visitor));
         return ForwardResult{};

@@ -4,6 +4,8 @@
 
 #include <ATen/Dispatch.h>
 
+#include "models/blocks/linear.h"
+
 namespace sinkscope::models::blocks {
 
 at::Tensor SplitHeads(const at::Tensor& x, int64_t heads, int64_t head_dim) {
@@ -33,7 +35,7 @@ at::Tensor ApplyKeyIntervention(const at::Tensor& probs, const ResolvedAttention
 }  // namespace
 
 at::Tensor Attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, ScoreScale scale,
-                  const at::Tensor& blocked, LayerRecorder& recorder) {
+                  const AttentionMask& mask, LayerRecorder& recorder) {
   recorder.Capture(CapturePoint::kQ, q);
   recorder.Capture(CapturePoint::kK, k);
   recorder.Capture(CapturePoint::kV, v);
@@ -41,15 +43,17 @@ at::Tensor Attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
   at::Tensor keys = RepeatKv(k, n_rep);
   at::Tensor values = RepeatKv(v, n_rep);
 
-  at::Tensor scores = at::matmul(q, keys.transpose(2, 3));  // [B,H,T,S]
+  at::Tensor scores = BatchedMatmul(q, keys.contiguous().transpose(2, 3));  // [B,H,T,S]
   scores = scale.divisor > 0 ? scores / scale.divisor : scores * scale.factor;
-  if (blocked.defined()) {
+  if (mask.bias.defined() && scores.scalar_type() == at::kFloat) {
+    scores = scores + mask.bias;  // masked scores become finfo.min (|score| ≪ ulp(min))
+  } else if (mask.blocked.defined()) {
     // finfo(dtype).min, as transformers' masks use.
     double min_value = 0.0;
     AT_DISPATCH_FLOATING_TYPES_AND2(
         at::kHalf, at::kBFloat16, scores.scalar_type(), "mask_min",
         [&] { min_value = static_cast<double>(std::numeric_limits<scalar_t>::lowest()); });
-    scores = scores.masked_fill(blocked, min_value);
+    scores = scores.masked_fill(mask.blocked, min_value);
   }
   recorder.Capture(CapturePoint::kScores, scores);
 
@@ -59,7 +63,7 @@ at::Tensor Attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
   }
   recorder.Capture(CapturePoint::kAttention, probs);
 
-  at::Tensor out = at::matmul(probs.to(values.scalar_type()), values);  // [B,H,T,hd]
+  at::Tensor out = BatchedMatmul(probs.to(values.scalar_type()), values);  // [B,H,T,hd]
   recorder.Capture(CapturePoint::kAttnHeads, out);
   return out;
 }

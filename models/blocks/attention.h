@@ -23,11 +23,10 @@ struct ScoreScale {
   double divisor = 0.0;  ///< used instead of factor when > 0
 };
 
-/// q [B,H,T,hd] (after rotary), k/v [B,KV,S,hd]; `blocked` [B,1,T,S] bool, true for keys a
-/// query may not attend (undefined: none).
+/// q [B,H,T,hd] (after rotary), k/v [B,KV,S,hd]; `mask`: the keys each query may not attend.
 /// Captures q, k, v, scores, attention, attn_heads; applies the layer's attention-key
 /// interventions to the probabilities before they multiply v. Returns [B,H,T,hd].
 at::Tensor Attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, ScoreScale scale,
-                  const at::Tensor& blocked, LayerRecorder& recorder);
+                  const AttentionMask& mask, LayerRecorder& recorder);
 
 }  // namespace sinkscope::models::blocks

@@ -43,6 +43,16 @@ struct ResolvedMlpIntervention {
 
 class ForwardContext;
 
+/// Which keys each query may not attend, in the two forms attention uses.
+struct AttentionMask {
+  at::Tensor blocked;  ///< [B,1,T,S] bool, true where the key is masked; undefined: none is
+  /// [B,1,T,S] float32: 0 or finfo(float32).min, added to float32 scores as HF's additive masks
+  /// are (one broadcast add; masked_fill with a broadcast mask was 10× slower). Undefined when
+  /// nothing is masked or the model does not compute in float32 (then masked_fill is used: an
+  /// added min can overflow to −inf in fp16/bf16).
+  at::Tensor bias;
+};
+
 /// Collects the captures of one layer and applies that layer's interventions.
 class LayerRecorder {
  public:
@@ -74,10 +84,9 @@ class ForwardContext {
   /// [B,T] int64 position ids: 0,1,2,… over each sentence's real tokens (so left and right
   /// padding give the same positions as the unpadded sentence); 0 at padding.
   const at::Tensor& position_ids() const { return position_ids_; }
-  /// [B,1,T,S] bool: true where query t may NOT attend key s (padding keys and, if causal, the
-  /// future). Undefined when every query may attend every key (an encoder batch without
-  /// padding), so attention skips the masking.
-  const at::Tensor& blocked() const { return blocked_; }
+  /// Keys query t may NOT attend (padding keys and, if causal, the future). Empty when every
+  /// query may attend every key (an encoder batch without padding): attention skips masking.
+  const AttentionMask& mask() const { return mask_; }
   const Batch& batch() const { return batch_; }
 
   /// [B,T,...] → [N,...]: the real tokens of every sentence, in order (a view when the batch
@@ -105,7 +114,7 @@ class ForwardContext {
   const ForwardOptions& options_;
   const ModelInfo& info_;
   at::Tensor position_ids_;
-  at::Tensor blocked_;
+  AttentionMask mask_;
   int last_captured_layer_ = -1;  ///< highest layer with a requested capture; -1: none
   at::Tensor token_index_;  ///< [N] int64 indices of real tokens in [B*T]; undefined: no padding
   std::vector<std::vector<ResolvedAttentionIntervention>> attention_by_layer_;

@@ -81,6 +81,40 @@ Linear::Linear(const at::Tensor& weight, const at::Tensor& bias)
   }
 }
 
+at::Tensor BatchedMatmul(const at::Tensor& a, const at::Tensor& b) {
+  const bool float_cpu = a.device().is_cpu() && b.device().is_cpu() &&
+                         a.scalar_type() == at::kFloat && b.scalar_type() == at::kFloat;
+  if (!float_cpu || a.dim() < 3 || a.dim() != b.dim() ||
+      a.sizes().slice(0, a.dim() - 2) != b.sizes().slice(0, b.dim() - 2) ||
+      a.size(-1) != b.size(-2) || a.numel() == 0 || b.numel() == 0) {
+    return at::matmul(a, b);
+  }
+  const int64_t m = a.size(-2), k = a.size(-1), n = b.size(-1);
+  at::Tensor a3 = a.reshape({-1, m, k}).contiguous();
+  at::Tensor b3 = b.reshape({-1, k, n});  // a view when b is a transposed contiguous tensor
+  if (b3.stride(1) != 1 && b3.stride(2) != 1) b3 = b3.contiguous();
+  const int64_t batch = a3.size(0);
+  std::vector<int64_t> out_shape(a.sizes().begin(), a.sizes().end());
+  out_shape.back() = n;
+  at::Tensor out = at::empty({batch, m, n}, a.options());
+  using dt = dnnl::memory::data_type;
+  const dnnl::engine& engine = CpuEngine();
+  dnnl::memory::desc a_md({batch, m, k}, dt::f32, dnnl::memory::dims{m * k, k, 1});
+  dnnl::memory::desc b_md({batch, k, n}, dt::f32,
+                          dnnl::memory::dims{b3.stride(0), b3.stride(1), b3.stride(2)});
+  dnnl::memory::desc c_md({batch, m, n}, dt::f32, dnnl::memory::format_tag::abc);
+  // Shapes change with every batch; oneDNN's primitive cache makes re-creation cheap.
+  dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a_md, b_md, c_md), engine);
+  dnnl::matmul primitive(pd);
+  dnnl::stream stream(engine);
+  dnnl::memory a_mem(a_md, engine, a3.data_ptr()), b_mem(b_md, engine, b3.data_ptr()),
+      c_mem(c_md, engine, out.data_ptr());
+  primitive.execute(stream,
+                    {{DNNL_ARG_SRC, a_mem}, {DNNL_ARG_WEIGHTS, b_mem}, {DNNL_ARG_DST, c_mem}});
+  stream.wait();
+  return out.view(out_shape);
+}
+
 at::Tensor Linear::operator()(const at::Tensor& x) const {
   if (!onednn_ || !x.device().is_cpu() || x.scalar_type() != at::kFloat) {
     return LinearOp(x, weight_, bias_);
@@ -112,6 +146,10 @@ bool OneDnnAvailable() {
 }
 
 struct Linear::OneDnn {};
+
+at::Tensor BatchedMatmul(const at::Tensor& a, const at::Tensor& b) {
+  return at::matmul(a, b);
+}
 
 Linear::Linear(const at::Tensor& weight, const at::Tensor& bias)
     : weight_(weight), bias_(bias), in_(weight.size(1)), out_(weight.size(0)) {}

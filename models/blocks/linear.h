@@ -23,6 +23,12 @@ at::Tensor LinearOp(const at::Tensor& x, const at::Tensor& w, const at::Tensor& 
 /// True when this build can run float32 CPU products through oneDNN.
 bool OneDnnAvailable();
 
+/// a [..., M, K] · b [..., K, N] with the same leading (batch) dims → [..., M, N]: attention's
+/// q·kᵀ and p·v. On the CPU in float32 with oneDNN, one batched oneDNN matmul (b may be a
+/// transposed view; strides are passed through); otherwise at::matmul, which on the CPU runs one
+/// BLAS call per matrix (192 calls of 36×32×36 for a MiniLM batch of 16: 1.5 ms vs 0.3 ms).
+at::Tensor BatchedMatmul(const at::Tensor& a, const at::Tensor& b);
+
 class Linear {
  public:
   Linear() = default;
