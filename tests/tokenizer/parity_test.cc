@@ -110,7 +110,9 @@ INSTANTIATE_TEST_SUITE_P(
         ParityCase{"wordlevel_split_merged_with_next", false},
         ParityCase{"wordlevel_split_contiguous", false},
         ParityCase{"wordlevel_split_invert", false}, ParityCase{"bpe_byte_level_nfd", false},
-        ParityCase{"bpe_byte_level_nfkc", false}, ParityCase{"bpe_byte_level_nfkd", false}),
+        ParityCase{"bpe_byte_level_nfkc", false}, ParityCase{"bpe_byte_level_nfkd", false},
+        ParityCase{"wordlevel_nmt_char_delimiter_ctc", false},
+        ParityCase{"bpe_byte_level_normalizer_fixed_length", false}),
     CaseName);
 
 INSTANTIATE_TEST_SUITE_P(Real, TokenizerParityTest,

@@ -279,11 +279,16 @@ TEST(TokenizerDirectoryTest, TokenizerConfigRebuildsTemplateForLlamaClasses) {
 // --- fuzz loops (the libFuzzer target runs the same bodies) ------------------------------------
 
 const std::vector<std::string>& TinyNames() {
-  static const std::vector<std::string> names = {
-      "bpe_byte_level_roberta",      "bpe_suffix_prefix",
-      "bpe_metaspace_byte_fallback", "unigram_byte_fallback",
-      "wordpiece_bert_custom",       "wordlevel_split_isolated",
-      "wordlevel_bert_pre",          "bpe_byte_level_split_ignore_merges"};
+  static const std::vector<std::string> names = {"bpe_byte_level_roberta",
+                                                 "bpe_suffix_prefix",
+                                                 "bpe_metaspace_byte_fallback",
+                                                 "unigram_byte_fallback",
+                                                 "wordpiece_bert_custom",
+                                                 "wordlevel_split_isolated",
+                                                 "wordlevel_bert_pre",
+                                                 "bpe_byte_level_split_ignore_merges",
+                                                 "wordlevel_nmt_char_delimiter_ctc",
+                                                 "bpe_byte_level_normalizer_fixed_length"};
   return names;
 }
 
