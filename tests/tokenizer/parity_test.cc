@@ -97,6 +97,37 @@ TEST_P(TokenizerParityTest, MatchesHuggingFace) {
   EXPECT_EQ(decode_mismatches, 0);
 }
 
+// A model directory (tokenizer.json + tokenizer_config.json, as the npm packages and the MiniLM
+// model ship them) gives the same ids: transformers' add_bos_token/add_eos_token handling
+// reproduces the file's template for these models.
+class RealTokenizerDirectoryTest : public TokenizerParityTest {};
+
+TEST_P(RealTokenizerDirectoryTest, ModelDirectoryGivesTheSameIds) {
+  const ParityCase& param = GetParam();
+  const auto dir = TokenizerJsonFor(param.name, true).parent_path();
+  if (!std::filesystem::exists(dir / "tokenizer_config.json")) {
+    if (std::getenv("SINKSCOPE_REQUIRE_REAL_MODELS") != nullptr) {
+      FAIL() << dir << "/tokenizer_config.json not found (run scripts/setup)";
+    }
+    GTEST_SKIP() << dir << " not found; run scripts/setup";
+  }
+  auto tok = Tokenizer::FromDirectory(dir);
+  ASSERT_TRUE(tok.ok()) << tok.status().ToString();
+  std::ifstream in(TokenizerFixturesDir() / "expected" / (param.name + ".json"));
+  const auto expected = nlohmann::json::parse(in);
+  int mismatches = 0, checked = 0;
+  for (const auto& c : expected.at("cases")) {
+    if (!c.at("add_special_tokens").get<bool>()) continue;
+    auto enc = tok->Encode(c.at("text").get<std::string>(), true);
+    ASSERT_TRUE(enc.ok()) << enc.status().ToString();
+    ++checked;
+    mismatches += enc->ids != c.at("ids").get<std::vector<int32_t>>();
+  }
+  EXPECT_GT(checked, 300);
+  EXPECT_EQ(mismatches, 0) << "tokenizer_class "
+                           << tok->config().tokenizer_class.value_or("(none)");
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Tiny, TokenizerParityTest,
     ::testing::Values(
@@ -114,6 +145,12 @@ INSTANTIATE_TEST_SUITE_P(
         ParityCase{"wordlevel_nmt_char_delimiter_ctc", false},
         ParityCase{"bpe_byte_level_normalizer_fixed_length", false}),
     CaseName);
+
+INSTANTIATE_TEST_SUITE_P(Real, RealTokenizerDirectoryTest,
+                         ::testing::Values(ParityCase{"llama3", true}, ParityCase{"llama2", true},
+                                           ParityCase{"qwen3", true}, ParityCase{"gemma3", true},
+                                           ParityCase{"minilm", true}),
+                         CaseName);
 
 INSTANTIATE_TEST_SUITE_P(Real, TokenizerParityTest,
                          ::testing::Values(ParityCase{"llama3", true}, ParityCase{"llama2", true},
