@@ -91,6 +91,23 @@ TEST_P(TokenizerParityTest, MatchesHuggingFace) {
       }
     }
   }
+  // Decoding arbitrary ids (tiny fixtures): invalid byte sequences, specials anywhere.
+  int decode_random_mismatches = 0;
+  if (expected.contains("decode_cases")) {
+    for (const auto& c : expected.at("decode_cases")) {
+      const auto ids = c.at("ids").get<std::vector<int32_t>>();
+      for (const bool skip : {false, true}) {
+        auto decoded = tok->Decode(ids, skip);
+        ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+        const auto want = c.at(skip ? "decoded_skip_special" : "decoded").get<std::string>();
+        if (*decoded != want && ++decode_random_mismatches <= 3) {
+          ADD_FAILURE() << "decode(" << nlohmann::json(ids).dump() << ", skip=" << skip
+                        << ")\n  got  " << Escape(*decoded) << "\n  want " << Escape(want);
+        }
+      }
+    }
+  }
+  EXPECT_EQ(decode_random_mismatches, 0);
   EXPECT_EQ(id_mismatches, 0) << "of " << cases.size() << " cases";
   EXPECT_EQ(offset_mismatches, 0);
   EXPECT_EQ(mask_mismatches, 0);
