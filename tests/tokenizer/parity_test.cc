@@ -91,7 +91,7 @@ TEST_P(TokenizerParityTest, MatchesHuggingFace) {
       }
     }
   }
-  // Decoding arbitrary ids (tiny fixtures): invalid byte sequences, specials anywhere.
+  // Decoding arbitrary ids: invalid byte sequences, specials anywhere.
   int decode_random_mismatches = 0;
   if (expected.contains("decode_cases")) {
     for (const auto& c : expected.at("decode_cases")) {
