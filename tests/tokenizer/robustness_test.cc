@@ -276,6 +276,28 @@ TEST(TokenizerDirectoryTest, TokenizerConfigRebuildsTemplateForLlamaClasses) {
   EXPECT_NE(tok.status().message().find("tokenizer_config.json"), std::string::npos);
 }
 
+// transformers 4.57.6 on the same tokenizer.json with 45 tokenizer_config.json variants
+// (tests/fixtures/make_tokenizer_config_fixtures.py).
+TEST(TokenizerDirectoryTest, MatchesTransformers) {
+  const auto expected = json::parse(sinkscope::testing::ReadFile(
+      TokenizerFixturesDir() / "expected" / "tokenizer_config_cases.json"));
+  sinkscope::testing::TempDir dir;
+  sinkscope::testing::WriteFile(
+      dir / "tokenizer.json",
+      sinkscope::testing::ReadFile(TokenizerFixturesDir() / "tiny" /
+                                   expected.at("tokenizer").get<std::string>()));
+  ASSERT_GT(expected.at("cases").size(), 100u);
+  for (const auto& c : expected.at("cases")) {
+    sinkscope::testing::WriteFile(dir / "tokenizer_config.json", c.at("config").dump());
+    auto tok = Tokenizer::FromDirectory(dir.path());
+    ASSERT_TRUE(tok.ok()) << c.at("config").dump() << ": " << tok.status().ToString();
+    auto enc = tok->Encode(c.at("text").get<std::string>());
+    ASSERT_TRUE(enc.ok());
+    EXPECT_EQ(enc->ids, c.at("ids").get<std::vector<int32_t>>())
+        << c.at("config").dump() << " text '" << c.at("text").get<std::string>() << "'";
+  }
+}
+
 // --- fuzz loops (the libFuzzer target runs the same bodies) ------------------------------------
 
 const std::vector<std::string>& TinyNames() {
