@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The baseline of bench/tokenize: Hugging Face `tokenizers` (Rust core) on the same input.
 
-    python hf_tokenize.py --tokenizer tokenizer.json --input FILE [--whole] [--warmup 1] [--repeat 3]
+    python hf_tokenize.py --tokenizer tokenizer.json --input FILE [--whole]
+        [--warmup 1] [--repeat 3]
 
 Lines mode encodes all lines with Tokenizer.encode_batch (add_special_tokens=True; Rayon threads,
 RAYON_NUM_THREADS set by run.py); --whole encodes the file as one text with Tokenizer.encode.

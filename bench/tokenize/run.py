@@ -121,7 +121,9 @@ def main():
             for label, input_path, whole, n_texts in inputs:
                 results = {"sinkscope": [], "hf_tokenizers": []}
                 for r in range(args.rounds):
-                    order = ["sinkscope", "hf_tokenizers"] if r % 2 == 0 else ["hf_tokenizers", "sinkscope"]
+                    order = ["sinkscope", "hf_tokenizers"]
+                    if r % 2 == 1:
+                        order.reverse()
                     got = {impl: run_impl(impl, args, path, input_path, whole) for impl in order}
                     a, b = got["sinkscope"], got["hf_tokenizers"]
                     if a["checksum"] != b["checksum"] or a["tokens"] != b["tokens"]:
@@ -130,8 +132,10 @@ def main():
                     for impl in order:
                         results[impl].append(got[impl])
                 log(f"{name} / {label}: done")
-                med = {impl: statistics.median(x["tokens_per_s"] for x in v) for impl, v in results.items()}
-                load = {impl: statistics.median(x["load_seconds"] for x in v) for impl, v in results.items()}
+                med = {impl: statistics.median(x["tokens_per_s"] for x in v)
+                       for impl, v in results.items()}
+                load = {impl: statistics.median(x["load_seconds"] for x in v)
+                        for impl, v in results.items()}
                 ratio = med["sinkscope"] / med["hf_tokenizers"]
                 rows.append((name, kind, label, results, med, load, ratio))
                 summary.append({"tokenizer": name, "kind": kind, "input": label,
@@ -139,16 +143,19 @@ def main():
                                 "sinkscope_tokens_per_s": round(med["sinkscope"], 1),
                                 "hf_tokens_per_s": round(med["hf_tokenizers"], 1),
                                 "speed_ratio": round(ratio, 3),
-                                "sinkscope_load_s": load["sinkscope"], "hf_load_s": load["hf_tokenizers"]})
+                                "sinkscope_load_s": load["sinkscope"],
+                                "hf_load_s": load["hf_tokenizers"]})
 
-    print(f"{'tokenizer':<8} {'input':<15} {'impl':<14} {'tokens/s':>12} {'(min-max)':>24} {'load s':>8}")
+    print(f"{'tokenizer':<8} {'input':<15} {'impl':<14} {'tokens/s':>12} {'(min-max)':>24} "
+          f"{'load s':>8}")
     print("-" * 86)
     for name, kind, label, results, med, load, ratio in rows:
         for impl in ("sinkscope", "hf_tokenizers"):
             v = [x["tokens_per_s"] for x in results[impl]]
             print(f"{name:<8} {label:<15} {impl:<14} {med[impl]:>12.0f} "
                   f"{f'({min(v):.0f}-{max(v):.0f})':>24} {load[impl]:>8.3f}")
-    print(f"\nratios (speed = sinkscope / HF tokens/s; > 1 favours sinkscope; target >= {TARGET:.1f}x)")
+    print(f"\nratios (speed = sinkscope / HF tokens/s; > 1 favours sinkscope; "
+          f"target >= {TARGET:.1f}x)")
     for name, kind, label, results, med, load, ratio in rows:
         flag = "" if ratio >= TARGET else " (below target)"
         print(f"  {name:<8} ({kind:<17}) {label:<15}: {ratio:.2f}x{flag}")

@@ -87,6 +87,8 @@ StatusOr<NormalizerPtr> MakePrependNormalizer(const json& j);
 StatusOr<NormalizerPtr> MakeBertNormalizer(const json& j);
 StatusOr<NormalizerPtr> MakePrecompiledNormalizer(const json& j);
 StatusOr<NormalizerPtr> MakeSequenceNormalizer(const json& j);
+StatusOr<NormalizerPtr> MakeNmtNormalizer(const json& j);
+StatusOr<NormalizerPtr> MakeByteLevelNormalizer(const json& j);
 
 StatusOr<PreTokenizerPtr> MakeByteLevelPreTokenizer(const json& j);
 StatusOr<PreTokenizerPtr> MakeSplitPreTokenizer(const json& j);
@@ -97,6 +99,8 @@ StatusOr<PreTokenizerPtr> MakeWhitespaceSplitPreTokenizer(const json& j);
 StatusOr<PreTokenizerPtr> MakeDigitsPreTokenizer(const json& j);
 StatusOr<PreTokenizerPtr> MakePunctuationPreTokenizer(const json& j);
 StatusOr<PreTokenizerPtr> MakeSequencePreTokenizer(const json& j);
+StatusOr<PreTokenizerPtr> MakeCharDelimiterSplitPreTokenizer(const json& j);
+StatusOr<PreTokenizerPtr> MakeFixedLengthPreTokenizer(const json& j);
 
 StatusOr<ModelPtr> MakeBpeModel(const json& j, const ModelTables* tables);
 StatusOr<ModelPtr> MakeWordPieceModel(const json& j, const ModelTables* tables);
@@ -118,6 +122,7 @@ StatusOr<DecoderPtr> MakeStripDecoder(const json& j);
 StatusOr<DecoderPtr> MakeReplaceDecoder(const json& j);
 StatusOr<DecoderPtr> MakeSequenceDecoder(const json& j);
 StatusOr<DecoderPtr> MakeBpeDecoder(const json& j);
+StatusOr<DecoderPtr> MakeCtcDecoder(const json& j);
 
 // ---------------------------------------------------------------------------------------------
 // JSON field helpers: typed reads with defaults; errors name the field.
@@ -140,6 +145,13 @@ StatusOr<std::unique_ptr<Pattern>> MakePatternFromJson(const json& j);
 char32_t ByteToChar(uint8_t b);
 /// -1 when `c` is not in the table.
 int CharToByte(char32_t c);
+
+/// Maps every byte to its GPT-2 character (ByteLevel normalizer and pre-tokenizer); all
+/// characters made from one input character align with it.
+void ApplyByteLevelMapping(NormalizedString* s);
+
+/// The WordPiece decoder's cleanup (" ." -> ".", " n't" -> "n't", ...); CTC uses it too.
+std::string WordPieceCleanup(std::string s);
 
 /// Rust-compatible string replace-all (used by decoders).
 std::string ReplaceAll(std::string_view s, std::string_view from, std::string_view to);

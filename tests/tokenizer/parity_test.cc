@@ -91,10 +91,58 @@ TEST_P(TokenizerParityTest, MatchesHuggingFace) {
       }
     }
   }
+  // Decoding arbitrary ids: invalid byte sequences, specials anywhere.
+  int decode_random_mismatches = 0;
+  if (expected.contains("decode_cases")) {
+    for (const auto& c : expected.at("decode_cases")) {
+      const auto ids = c.at("ids").get<std::vector<int32_t>>();
+      for (const bool skip : {false, true}) {
+        auto decoded = tok->Decode(ids, skip);
+        ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+        const auto want = c.at(skip ? "decoded_skip_special" : "decoded").get<std::string>();
+        if (*decoded != want && ++decode_random_mismatches <= 3) {
+          ADD_FAILURE() << "decode(" << nlohmann::json(ids).dump() << ", skip=" << skip
+                        << ")\n  got  " << Escape(*decoded) << "\n  want " << Escape(want);
+        }
+      }
+    }
+  }
+  EXPECT_EQ(decode_random_mismatches, 0);
   EXPECT_EQ(id_mismatches, 0) << "of " << cases.size() << " cases";
   EXPECT_EQ(offset_mismatches, 0);
   EXPECT_EQ(mask_mismatches, 0);
   EXPECT_EQ(decode_mismatches, 0);
+}
+
+// A model directory (tokenizer.json + tokenizer_config.json, as the npm packages and the MiniLM
+// model ship them) gives the same ids: transformers' add_bos_token/add_eos_token handling
+// reproduces the file's template for these models.
+class RealTokenizerDirectoryTest : public TokenizerParityTest {};
+
+TEST_P(RealTokenizerDirectoryTest, ModelDirectoryGivesTheSameIds) {
+  const ParityCase& param = GetParam();
+  const auto dir = TokenizerJsonFor(param.name, true).parent_path();
+  if (!std::filesystem::exists(dir / "tokenizer_config.json")) {
+    if (std::getenv("SINKSCOPE_REQUIRE_REAL_MODELS") != nullptr) {
+      FAIL() << dir << "/tokenizer_config.json not found (run scripts/setup)";
+    }
+    GTEST_SKIP() << dir << " not found; run scripts/setup";
+  }
+  auto tok = Tokenizer::FromDirectory(dir);
+  ASSERT_TRUE(tok.ok()) << tok.status().ToString();
+  std::ifstream in(TokenizerFixturesDir() / "expected" / (param.name + ".json"));
+  const auto expected = nlohmann::json::parse(in);
+  int mismatches = 0, checked = 0;
+  for (const auto& c : expected.at("cases")) {
+    if (!c.at("add_special_tokens").get<bool>()) continue;
+    auto enc = tok->Encode(c.at("text").get<std::string>(), true);
+    ASSERT_TRUE(enc.ok()) << enc.status().ToString();
+    ++checked;
+    mismatches += enc->ids != c.at("ids").get<std::vector<int32_t>>();
+  }
+  EXPECT_GT(checked, 300);
+  EXPECT_EQ(mismatches, 0) << "tokenizer_class "
+                           << tok->config().tokenizer_class.value_or("(none)");
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -110,8 +158,16 @@ INSTANTIATE_TEST_SUITE_P(
         ParityCase{"wordlevel_split_merged_with_next", false},
         ParityCase{"wordlevel_split_contiguous", false},
         ParityCase{"wordlevel_split_invert", false}, ParityCase{"bpe_byte_level_nfd", false},
-        ParityCase{"bpe_byte_level_nfkc", false}, ParityCase{"bpe_byte_level_nfkd", false}),
+        ParityCase{"bpe_byte_level_nfkc", false}, ParityCase{"bpe_byte_level_nfkd", false},
+        ParityCase{"wordlevel_nmt_char_delimiter_ctc", false},
+        ParityCase{"bpe_byte_level_normalizer_fixed_length", false}),
     CaseName);
+
+INSTANTIATE_TEST_SUITE_P(Real, RealTokenizerDirectoryTest,
+                         ::testing::Values(ParityCase{"llama3", true}, ParityCase{"llama2", true},
+                                           ParityCase{"qwen3", true}, ParityCase{"gemma3", true},
+                                           ParityCase{"minilm", true}),
+                         CaseName);
 
 INSTANTIATE_TEST_SUITE_P(Real, TokenizerParityTest,
                          ::testing::Values(ParityCase{"llama3", true}, ParityCase{"llama2", true},

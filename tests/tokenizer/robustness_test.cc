@@ -276,14 +276,41 @@ TEST(TokenizerDirectoryTest, TokenizerConfigRebuildsTemplateForLlamaClasses) {
   EXPECT_NE(tok.status().message().find("tokenizer_config.json"), std::string::npos);
 }
 
+// transformers 4.57.6 on the same tokenizer.json with 45 tokenizer_config.json variants
+// (tests/fixtures/make_tokenizer_config_fixtures.py).
+TEST(TokenizerDirectoryTest, MatchesTransformers) {
+  const auto expected = json::parse(sinkscope::testing::ReadFile(
+      TokenizerFixturesDir() / "expected" / "tokenizer_config_cases.json"));
+  sinkscope::testing::TempDir dir;
+  sinkscope::testing::WriteFile(
+      dir / "tokenizer.json",
+      sinkscope::testing::ReadFile(TokenizerFixturesDir() / "tiny" /
+                                   expected.at("tokenizer").get<std::string>()));
+  ASSERT_GT(expected.at("cases").size(), 100u);
+  for (const auto& c : expected.at("cases")) {
+    sinkscope::testing::WriteFile(dir / "tokenizer_config.json", c.at("config").dump());
+    auto tok = Tokenizer::FromDirectory(dir.path());
+    ASSERT_TRUE(tok.ok()) << c.at("config").dump() << ": " << tok.status().ToString();
+    auto enc = tok->Encode(c.at("text").get<std::string>());
+    ASSERT_TRUE(enc.ok());
+    EXPECT_EQ(enc->ids, c.at("ids").get<std::vector<int32_t>>())
+        << c.at("config").dump() << " text '" << c.at("text").get<std::string>() << "'";
+  }
+}
+
 // --- fuzz loops (the libFuzzer target runs the same bodies) ------------------------------------
 
 const std::vector<std::string>& TinyNames() {
-  static const std::vector<std::string> names = {
-      "bpe_byte_level_roberta",      "bpe_suffix_prefix",
-      "bpe_metaspace_byte_fallback", "unigram_byte_fallback",
-      "wordpiece_bert_custom",       "wordlevel_split_isolated",
-      "wordlevel_bert_pre",          "bpe_byte_level_split_ignore_merges"};
+  static const std::vector<std::string> names = {"bpe_byte_level_roberta",
+                                                 "bpe_suffix_prefix",
+                                                 "bpe_metaspace_byte_fallback",
+                                                 "unigram_byte_fallback",
+                                                 "wordpiece_bert_custom",
+                                                 "wordlevel_split_isolated",
+                                                 "wordlevel_bert_pre",
+                                                 "bpe_byte_level_split_ignore_merges",
+                                                 "wordlevel_nmt_char_delimiter_ctc",
+                                                 "bpe_byte_level_normalizer_fixed_length"};
   return names;
 }
 

@@ -29,6 +29,8 @@ StatusOr<DecoderPtr> MakeDecoder(const json& j) {
     made = MakeSequenceDecoder(j);
   } else if (t == "BPEDecoder") {
     made = MakeBpeDecoder(j);
+  } else if (t == "CTC") {
+    made = MakeCtcDecoder(j);
   } else {
     return UnimplementedError("decoder: unknown type '{}'", t);
   }

@@ -8,14 +8,20 @@
 namespace sinkscope::tokenizer {
 namespace {
 
-std::string Cleanup(std::string s) {
-  static const std::pair<std::string_view, std::string_view> kRules[] = {
-      {" .", "."},   {" ?", "?"},     {" !", "!"},    {" ,", ","},
-      {" ' ", "'"},  {" n't", "n't"}, {" 'm", "'m"},  {" do not", " don't"},
-      {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"}};
-  for (const auto& [from, to] : kRules) s = ReplaceAll(s, from, to);
+// Applied in this order (decoders/wordpiece.rs, cleanup).
+constexpr std::pair<std::string_view, std::string_view> kCleanupRules[] = {
+    {" .", "."},   {" ?", "?"},     {" !", "!"},    {" ,", ","},
+    {" ' ", "'"},  {" n't", "n't"}, {" 'm", "'m"},  {" do not", " don't"},
+    {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"}};
+
+}  // namespace
+
+std::string WordPieceCleanup(std::string s) {
+  for (const auto& [from, to] : kCleanupRules) s = ReplaceAll(s, from, to);
   return s;
 }
+
+namespace {
 
 class WordPieceDecoder : public Decoder {
  public:
@@ -31,7 +37,7 @@ class WordPieceDecoder : public Decoder {
           t = " " + t;
         }
       }
-      if (cleanup_) t = Cleanup(std::move(t));
+      if (cleanup_) t = WordPieceCleanup(std::move(t));
     }
     return OkStatus();
   }

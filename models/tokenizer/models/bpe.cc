@@ -58,6 +58,8 @@ class BpeModel : public Model {
     if (config_.unk_token) {
       unk_id_ = vocab_.Find(*config_.unk_token).value_or(-1);
     }
+    present_.assign(id_to_token_.size(), 0);
+    vocab_.ForEach([&](std::string_view, int32_t id) { present_[static_cast<size_t>(id)] = 1; });
   }
 
   Status Tokenize(std::string_view text, std::vector<Token>* out) const override {
@@ -97,12 +99,13 @@ class BpeModel : public Model {
     return vocab_.Find(token);
   }
   std::optional<std::string> IdToToken(int32_t id) const override {
-    if (id < 0 || static_cast<size_t>(id) >= id_to_token_.size()) return std::nullopt;
-    if (id_to_token_[static_cast<size_t>(id)].empty() && !has_empty_token_) return std::nullopt;
+    if (id < 0 || static_cast<size_t>(id) >= id_to_token_.size() ||
+        present_[static_cast<size_t>(id)] == 0) {
+      return std::nullopt;  // an id no vocabulary entry has
+    }
     return id_to_token_[static_cast<size_t>(id)];
   }
   size_t VocabSize() const override { return vocab_.size(); }
-  void set_has_empty_token(bool v) { has_empty_token_ = v; }
 
  private:
   Status MergeWord(std::string_view w, std::vector<Symbol>* word) const {
@@ -228,7 +231,7 @@ class BpeModel : public Model {
   PairMap<Merge> merges_;
   int32_t byte_ids_[256];
   int32_t unk_id_ = -1;
-  bool has_empty_token_ = false;
+  std::vector<uint8_t> present_;  // 1 for ids that some vocabulary entry has
   mutable std::shared_mutex cache_mutex_;
   mutable std::unordered_map<std::string, std::vector<Symbol>> cache_;
 };
@@ -278,11 +281,8 @@ StatusOr<ModelPtr> MakeBpeModel(const json& j, const ModelTables* tables) {
   }
   RETURN_IF_ERROR(CheckDenseIds(max_id, vocab.size()));
   std::vector<std::string> id_to_token(static_cast<size_t>(max_id + 1));
-  bool has_empty = false;
-  vocab.ForEach([&](std::string_view token, int32_t id) {
-    id_to_token[static_cast<size_t>(id)] = token;
-    has_empty |= token.empty();
-  });
+  vocab.ForEach(
+      [&](std::string_view token, int32_t id) { id_to_token[static_cast<size_t>(id)] = token; });
 
   std::vector<MergeItem> dom_merges;
   const std::vector<MergeItem>* merge_items = &dom_merges;
@@ -347,10 +347,8 @@ StatusOr<ModelPtr> MakeBpeModel(const json& j, const ModelTables* tables) {
         Merge{rank, *inew});
     ++rank;
   }
-  auto model = std::make_unique<BpeModel>(std::move(config), std::move(vocab),
-                                          std::move(id_to_token), std::move(merges));
-  model->set_has_empty_token(has_empty);
-  return ModelPtr(std::move(model));
+  return ModelPtr(std::make_unique<BpeModel>(std::move(config), std::move(vocab),
+                                             std::move(id_to_token), std::move(merges)));
 }
 
 }  // namespace sinkscope::tokenizer

@@ -35,6 +35,10 @@ StatusOr<NormalizerPtr> MakeNormalizer(const json& j) {
     made = MakePrecompiledNormalizer(j);
   } else if (t == "Sequence") {
     made = MakeSequenceNormalizer(j);
+  } else if (t == "Nmt") {
+    made = MakeNmtNormalizer(j);
+  } else if (t == "ByteLevel") {
+    made = MakeByteLevelNormalizer(j);
   } else {
     return UnimplementedError("normalizer: unknown type '{}'", t);
   }

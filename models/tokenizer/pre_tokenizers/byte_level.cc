@@ -28,18 +28,7 @@ class ByteLevelPreTokenizer : public PreTokenizer {
       return ToSplits(SplitNormalized(n, *regex_, SplitBehavior::kIsolated));
     });
     for (auto& split : s->splits()) {
-      if (split.has_tokens) continue;
-      const std::string& text = split.normalized.get();
-      std::vector<CharChange> dest;
-      dest.reserve(text.size());
-      for (size_t i = 0; i < text.size();) {
-        const size_t n = std::min(Utf8Len(static_cast<unsigned char>(text[i])), text.size() - i);
-        for (size_t k = 0; k < n; ++k) {
-          dest.push_back({ByteToChar(static_cast<uint8_t>(text[i + k])), k > 0 ? 1 : 0});
-        }
-        i += n;
-      }
-      split.normalized.Transform(dest, 0);
+      if (!split.has_tokens) ApplyByteLevelMapping(&split.normalized);
     }
   }
 

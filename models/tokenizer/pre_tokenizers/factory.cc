@@ -29,6 +29,10 @@ StatusOr<PreTokenizerPtr> MakePreTokenizer(const json& j) {
     made = MakePunctuationPreTokenizer(j);
   } else if (t == "Sequence") {
     made = MakeSequencePreTokenizer(j);
+  } else if (t == "CharDelimiterSplit") {
+    made = MakeCharDelimiterSplitPreTokenizer(j);
+  } else if (t == "FixedLength") {
+    made = MakeFixedLengthPreTokenizer(j);
   } else {
     return UnimplementedError("pre_tokenizer: unknown type '{}'", t);
   }
