@@ -1,0 +1,520 @@
+// Vietoris–Rips persistent homology, the Ripser algorithm family.
+//
+// Reference: U. Bauer, "Ripser: efficient computation of Vietoris–Rips persistence barcodes",
+// J. Appl. Comput. Topol. 5 (2021) 391–423, arXiv:1908.02518. Section numbers below are the
+// paper's. Written here from the mathematics; the `ripser` program (v1.2.1) is the test oracle.
+//
+// The ideas, in the order they appear in the code:
+//  * Compressed lower-triangular distance matrix: d(i, j), i > j, at offset i(i−1)/2 + j; the
+//    diameter of a simplex is its largest edge (flag complex).
+//  * Combinatorial number system (§5.1): a k-simplex {v_k > … > v_0} is the integer
+//    Σ_i C(v_i, i + 1); vertices are decoded greedily, cofacets are enumerated without
+//    materializing the complex (implicit coboundary matrix, §5.2), in decreasing index order.
+//  * Filtration order (§2): diameter ascending, ties broken by larger combinatorial index first
+//    (reverse colexicographic). Every barcode value is independent of the tie-break; the tie-break
+//    only decides which zero-length pairs appear and makes the shortcuts below valid.
+//  * Threshold at the enclosing radius r = min_i max_j d(i, j) (§3.4 note): above r the complex
+//    is a cone, so all bars of positive length end by r and only one H0 class is infinite.
+//  * H0 by union–find over the edges in filtration order (Kruskal); the merging edges are the
+//    H0 deaths, the others become the H1 columns.
+//  * Persistent cohomology (§3.1–3.2): the coboundary matrix is reduced column by column, from
+//    the end of the filtration to its beginning; the pivot of a cocycle is its cofacet that comes
+//    first in the filtration. A pair (σ, τ) is the bar [diam σ, diam τ).
+//  * Clearing (§3.3, twist): a simplex that was the pivot (death) in dimension k − 1 is never a
+//    column in dimension k; its column would reduce to zero.
+//  * Emergent pairs (§3.5): if the first cofacet τ of σ has diam τ = diam σ and no column has
+//    claimed τ as a pivot yet, the unreduced column is already reduced: (σ, τ) is a zero-length
+//    pair found without building the coboundary.
+//  * Implicit reduction matrix (§4): only the reduction matrix V is stored (the simplices added to
+//    each column); coboundaries are recomputed from it on demand in a heap, where equal indices
+//    cancel (Z/2 coefficients).
+#include "analyzers/topology/persistent_homology.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <utility>
+
+namespace sinkscope::analyzers::topology {
+namespace {
+
+/// Combinatorial index of a simplex (§5.1).
+using SimplexIndex = int64_t;
+/// Number of points / a vertex.
+using Vertex = int64_t;
+
+constexpr Value kInfinity = std::numeric_limits<Value>::infinity();
+
+struct DiameterIndex {
+  Value diameter;
+  SimplexIndex index;
+};
+
+/// True if a enters the filtration after b: larger diameter, or equal diameter and smaller index.
+inline bool LaterInFiltration(const DiameterIndex& a, const DiameterIndex& b) {
+  return a.diameter > b.diameter || (a.diameter == b.diameter && a.index < b.index);
+}
+
+/// C(m, k) for 0 ≤ m ≤ n, 0 ≤ k ≤ k_max.
+class BinomialTable {
+ public:
+  BinomialTable(Vertex n, int k_max) : stride_(n + 1), table_((k_max + 1) * (n + 1), 0) {
+    for (Vertex m = 0; m <= n; ++m) table_[m] = 1;
+    for (int k = 1; k <= k_max; ++k) {
+      for (Vertex m = 1; m <= n; ++m) {
+        table_[k * stride_ + m] = table_[(k - 1) * stride_ + m - 1] + table_[k * stride_ + m - 1];
+      }
+    }
+  }
+  SimplexIndex operator()(Vertex m, int k) const { return table_[k * stride_ + m]; }
+
+ private:
+  int64_t stride_;
+  std::vector<SimplexIndex> table_;
+};
+
+/// The Vietoris–Rips filtration up to `threshold` on a compressed lower-triangular matrix.
+class RipsFiltration {
+ public:
+  RipsFiltration(std::vector<Value> lower, Vertex n, Value threshold, int max_dim)
+      : lower_(std::move(lower)), n_(n), threshold_(threshold), binomial_(n, max_dim + 2) {}
+
+  Vertex num_points() const { return n_; }
+  Value threshold() const { return threshold_; }
+  const BinomialTable& binomial() const { return binomial_; }
+
+  Value Distance(Vertex i, Vertex j) const {
+    if (i == j) return 0;
+    if (i < j) std::swap(i, j);
+    return lower_[i * (i - 1) / 2 + j];
+  }
+
+  /// Writes the dim + 1 vertices of a simplex, largest first.
+  void GetVertices(SimplexIndex index, int dim, Vertex* out) const {
+    Vertex top = n_;
+    for (int k = dim + 1; k >= 1; --k) {
+      // Largest v < top with C(v, k) ≤ index (binary search; C(·, k) is increasing).
+      Vertex lo = k - 1, hi = top - 1;
+      while (lo < hi) {
+        Vertex mid = hi - (hi - lo) / 2;
+        if (binomial_(mid, k) <= index) {
+          lo = mid;
+        } else {
+          hi = mid - 1;
+        }
+      }
+      *out++ = lo;
+      index -= binomial_(lo, k);
+      top = lo;
+    }
+  }
+
+ private:
+  std::vector<Value> lower_;
+  Vertex n_;
+  Value threshold_;
+  BinomialTable binomial_;
+};
+
+/// Enumerates the cofacets σ ∪ {w} of a simplex σ within the threshold, in decreasing index
+/// order (w from n − 1 down to 0), without materializing the coboundary (§5.2).
+class CofacetEnumerator {
+ public:
+  CofacetEnumerator(const RipsFiltration& rips, DiameterIndex simplex, int dim)
+      : rips_(rips),
+        simplex_(simplex),
+        dim_(dim),
+        w_(rips.num_points() - 1),
+        index_below_(simplex.index) {
+    rips.GetVertices(simplex.index, dim, vertices_);
+  }
+
+  /// The next cofacet of diameter ≤ threshold; false when there are none left.
+  bool Next(DiameterIndex* cofacet) {
+    const BinomialTable& binomial = rips_.binomial();
+    for (; w_ >= 0; --w_) {
+      if (above_ <= dim_ && w_ == vertices_[above_]) {
+        // w passes a vertex of σ: that vertex moves one position up in the cofacet.
+        index_below_ -= binomial(w_, dim_ + 1 - above_);
+        index_above_ += binomial(w_, dim_ + 2 - above_);
+        ++above_;
+        continue;
+      }
+      Value diameter = simplex_.diameter;
+      for (int i = 0; i <= dim_; ++i) {
+        diameter = std::max(diameter, rips_.Distance(w_, vertices_[i]));
+      }
+      if (diameter > rips_.threshold()) continue;
+      cofacet->diameter = diameter;
+      cofacet->index = index_above_ + binomial(w_, dim_ + 2 - above_) + index_below_;
+      --w_;
+      return true;
+    }
+    return false;
+  }
+
+ private:
+  const RipsFiltration& rips_;
+  DiameterIndex simplex_;
+  int dim_;
+  Vertex w_;
+  int above_ = 0;  // vertices of σ greater than w
+  SimplexIndex index_above_ = 0;
+  SimplexIndex index_below_;
+  Vertex vertices_[4] = {0, 0, 0, 0};
+};
+
+/// Pivot simplex → column that owns it; open addressing with linear probing.
+class PivotMap {
+ public:
+  explicit PivotMap(size_t expected) {
+    size_t capacity = 16;
+    while (capacity < 2 * expected + 1) capacity *= 2;
+    keys_.assign(capacity, -1);
+    values_.resize(capacity);
+  }
+  /// The column with this pivot, or −1.
+  int64_t Find(SimplexIndex key) const {
+    for (size_t slot = Slot(key);; slot = (slot + 1) & (keys_.size() - 1)) {
+      if (keys_[slot] == key) return values_[slot];
+      if (keys_[slot] == -1) return -1;
+    }
+  }
+  bool Contains(SimplexIndex key) const { return Find(key) != -1; }
+  void Insert(SimplexIndex key, int64_t value) {
+    if (2 * (size_ + 1) > keys_.size()) Grow();
+    size_t slot = Slot(key);
+    while (keys_[slot] != -1 && keys_[slot] != key) slot = (slot + 1) & (keys_.size() - 1);
+    if (keys_[slot] == -1) ++size_;
+    keys_[slot] = key;
+    values_[slot] = value;
+  }
+
+ private:
+  size_t Slot(SimplexIndex key) const {
+    uint64_t h = static_cast<uint64_t>(key) * 0x9E3779B97F4A7C15ull;
+    return static_cast<size_t>(h >> 32) & (keys_.size() - 1);
+  }
+  void Grow() {
+    std::vector<SimplexIndex> keys = std::move(keys_);
+    std::vector<int64_t> values = std::move(values_);
+    keys_.assign(keys.size() * 2, -1);
+    values_.assign(keys.size() * 2, 0);
+    size_ = 0;
+    for (size_t i = 0; i < keys.size(); ++i) {
+      if (keys[i] != -1) Insert(keys[i], values[i]);
+    }
+  }
+  std::vector<SimplexIndex> keys_;
+  std::vector<int64_t> values_;
+  size_t size_ = 0;
+};
+
+/// Min-heap of cofacets: top() is the one that comes first in the filtration. With Z/2
+/// coefficients two equal entries cancel; Pivot() removes such pairs from the top.
+class WorkingCoboundary {
+ public:
+  void Clear() { heap_.clear(); }
+  void Push(const DiameterIndex& entry) {
+    heap_.push_back(entry);
+    std::push_heap(heap_.begin(), heap_.end(), LaterInFiltration);
+  }
+  /// The pivot (lowest nonzero entry) of the column, or index −1 for a zero column.
+  DiameterIndex Pivot() {
+    while (!heap_.empty()) {
+      DiameterIndex top = heap_.front();
+      std::pop_heap(heap_.begin(), heap_.end(), LaterInFiltration);
+      heap_.pop_back();
+      if (!heap_.empty() && heap_.front().index == top.index) {
+        std::pop_heap(heap_.begin(), heap_.end(), LaterInFiltration);
+        heap_.pop_back();
+        continue;
+      }
+      Push(top);
+      return top;
+    }
+    return {0, -1};
+  }
+
+ private:
+  std::vector<DiameterIndex> heap_;
+};
+
+/// The reduction matrix V (§4), column by column: the simplices added to each column.
+struct ReductionMatrix {
+  std::vector<int64_t> begin{0};
+  std::vector<DiameterIndex> entries;
+};
+
+/// Adds the coboundary of `simplex` (within the threshold) to the working column.
+void PushCoboundary(const RipsFiltration& rips, const DiameterIndex& simplex, int dim,
+                    WorkingCoboundary& coboundary) {
+  CofacetEnumerator cofacets(rips, simplex, dim);
+  DiameterIndex cofacet;
+  while (cofacets.Next(&cofacet)) coboundary.Push(cofacet);
+}
+
+/// Reduces the columns (dimension `dim`, in reduction order) of the coboundary matrix. Bars of
+/// positive length and infinite bars go to `bars`; each death simplex is recorded in `pivots`.
+void ReduceCoboundaryMatrix(const RipsFiltration& rips, const std::vector<DiameterIndex>& columns,
+                            int dim, PivotMap& pivots, std::vector<PersistenceInterval>& bars,
+                            int64_t& num_emergent) {
+  ReductionMatrix reduction;
+  WorkingCoboundary coboundary;
+  std::vector<DiameterIndex> added;  // simplices added to the current column (with repeats)
+  for (size_t j = 0; j < columns.size(); ++j) {
+    const DiameterIndex sigma = columns[j];
+    coboundary.Clear();
+    added.clear();
+
+    // Build δσ; stop early at an emergent pair (§3.5).
+    DiameterIndex pivot{0, -1};
+    bool emergent = false;
+    {
+      CofacetEnumerator cofacets(rips, sigma, dim);
+      DiameterIndex cofacet;
+      bool may_be_emergent = true;
+      while (cofacets.Next(&cofacet)) {
+        if (may_be_emergent && cofacet.diameter == sigma.diameter) {
+          if (!pivots.Contains(cofacet.index)) {
+            pivot = cofacet;
+            emergent = true;
+            break;
+          }
+          may_be_emergent = false;
+        }
+        coboundary.Push(cofacet);
+      }
+    }
+    if (emergent) {
+      ++num_emergent;
+    } else {
+      pivot = coboundary.Pivot();
+      for (;;) {
+        if (pivot.index == -1) break;
+        int64_t other = pivots.Find(pivot.index);
+        if (other == -1) break;
+        // Column j += column `other`: add σ_other and its reduction column, and their coboundaries.
+        added.push_back(columns[other]);
+        PushCoboundary(rips, columns[other], dim, coboundary);
+        for (int64_t e = reduction.begin[other]; e < reduction.begin[other + 1]; ++e) {
+          added.push_back(reduction.entries[e]);
+          PushCoboundary(rips, reduction.entries[e], dim, coboundary);
+        }
+        pivot = coboundary.Pivot();
+      }
+    }
+
+    if (pivot.index == -1) {
+      bars.push_back({sigma.diameter, kInfinity});  // an essential class
+    } else {
+      if (pivot.diameter > sigma.diameter) bars.push_back({sigma.diameter, pivot.diameter});
+      pivots.Insert(pivot.index, static_cast<int64_t>(j));
+    }
+
+    // Store column j of V modulo 2: simplices added an odd number of times.
+    std::sort(added.begin(), added.end(),
+              [](const DiameterIndex& a, const DiameterIndex& b) { return a.index < b.index; });
+    for (size_t a = 0; a < added.size();) {
+      size_t b = a;
+      while (b < added.size() && added[b].index == added[a].index) ++b;
+      if ((b - a) % 2 == 1) reduction.entries.push_back(added[a]);
+      a = b;
+    }
+    reduction.begin.push_back(static_cast<int64_t>(reduction.entries.size()));
+  }
+}
+
+/// Union–find with path halving and union by size.
+class UnionFind {
+ public:
+  explicit UnionFind(Vertex n) : parent_(n), size_(n, 1) {
+    std::iota(parent_.begin(), parent_.end(), Vertex{0});
+  }
+  Vertex Find(Vertex v) {
+    while (parent_[v] != v) {
+      parent_[v] = parent_[parent_[v]];
+      v = parent_[v];
+    }
+    return v;
+  }
+  void Link(Vertex a, Vertex b) {
+    if (size_[a] < size_[b]) std::swap(a, b);
+    parent_[b] = a;
+    size_[a] += size_[b];
+  }
+
+ private:
+  std::vector<Vertex> parent_;
+  std::vector<Vertex> size_;
+};
+
+Status Validate(const DistanceMatrixView& d, const PersistenceOptions& options) {
+  if (options.max_dim < 0 || options.max_dim > 2) {
+    return InvalidArgumentError("max_dim must be 0, 1 or 2, got {}", options.max_dim);
+  }
+  if (std::isnan(options.threshold)) return InvalidArgumentError("threshold is NaN");
+  if (options.max_points < 0 || options.max_points > kMaxPointsLimit) {
+    return InvalidArgumentError("max_points must be in [0, {}], got {}", kMaxPointsLimit,
+                                options.max_points);
+  }
+  if (d.rows != d.cols || d.rows < 0) {
+    return InvalidArgumentError("distance matrix must be square, got {}x{}", d.rows, d.cols);
+  }
+  const int64_t n = d.rows;
+  if (n > options.max_points) {
+    return ResourceExhaustedError("distance matrix has {} points, more than the limit of {}", n,
+                                  options.max_points);
+  }
+  if (n > 0 && d.data == nullptr) return InvalidArgumentError("distance matrix has no data");
+  if (d.layout == DistanceMatrixView::Layout::kFull && n > 0 && d.row_stride != 0 &&
+      d.row_stride < n) {
+    return InvalidArgumentError("row stride {} is less than the {} columns", d.row_stride, n);
+  }
+  // Every entry is checked for finiteness; the lower triangle (the entries used) for sign.
+  int64_t num_nan = 0, num_inf = 0, num_negative = 0;
+  int64_t first_i = -1, first_j = -1;
+  auto check = [&](Value v, int64_t i, int64_t j, bool used) {
+    bool bad = false;
+    if (std::isnan(v)) {
+      ++num_nan;
+      bad = true;
+    } else if (std::isinf(v)) {
+      ++num_inf;
+      bad = true;
+    } else if (used && v < 0) {
+      ++num_negative;
+      bad = true;
+    }
+    if (bad && first_i < 0) {
+      first_i = i;
+      first_j = j;
+    }
+  };
+  if (d.layout == DistanceMatrixView::Layout::kFull) {
+    const int64_t stride = d.row_stride == 0 ? n : d.row_stride;
+    for (int64_t i = 0; i < n; ++i) {
+      for (int64_t j = 0; j < n; ++j) check(d.data[i * stride + j], i, j, j < i);
+    }
+  } else {
+    for (int64_t i = 1, k = 0; i < n; ++i) {
+      for (int64_t j = 0; j < i; ++j) check(d.data[k++], i, j, true);
+    }
+  }
+  if (num_nan + num_inf + num_negative > 0) {
+    return InvalidArgumentError(
+        "distance matrix {}x{} has {} NaN, {} infinite and {} negative entries (first at row "
+        "{}, column {})",
+        n, n, num_nan, num_inf, num_negative, first_i, first_j);
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
+StatusOr<PersistenceResult> ComputePersistence(const DistanceMatrixView& distances,
+                                               const PersistenceOptions& options) {
+  RETURN_IF_ERROR(Validate(distances, options));
+  const Vertex n = distances.rows;
+
+  PersistenceResult result;
+  result.num_points = n;
+  result.max_dim = options.max_dim;
+  result.threshold = options.threshold;
+  result.barcodes.resize(options.max_dim + 1);
+  result.num_columns.assign(options.max_dim + 1, 0);
+  result.num_emergent_pairs.assign(options.max_dim + 1, 0);
+
+  // Compressed lower-triangular copy.
+  std::vector<Value> lower(static_cast<size_t>(n * (n - 1) / 2));
+  if (distances.layout == DistanceMatrixView::Layout::kFull) {
+    const int64_t stride = distances.row_stride == 0 ? n : distances.row_stride;
+    for (Vertex i = 1, k = 0; i < n; ++i) {
+      for (Vertex j = 0; j < i; ++j) lower[k++] = distances.data[i * stride + j];
+    }
+  } else if (!lower.empty()) {
+    std::copy(distances.data, distances.data + lower.size(), lower.begin());
+  }
+
+  // Enclosing radius: min over i of the largest distance from i (d(i, i) = 0 included).
+  Value enclosing_radius = n == 0 ? 0 : kInfinity;
+  {
+    std::vector<Value> eccentricity(n, 0);
+    for (Vertex i = 1, k = 0; i < n; ++i) {
+      for (Vertex j = 0; j < i; ++j, ++k) {
+        eccentricity[i] = std::max(eccentricity[i], lower[k]);
+        eccentricity[j] = std::max(eccentricity[j], lower[k]);
+      }
+    }
+    for (Value e : eccentricity) enclosing_radius = std::min(enclosing_radius, e);
+  }
+  result.enclosing_radius = enclosing_radius;
+  const Value threshold = std::min(options.threshold, enclosing_radius);
+  result.threshold_used = threshold;
+  if (n == 0) return result;
+
+  const int top_dim = static_cast<int>(std::min<int64_t>(options.max_dim, n - 2));
+  RipsFiltration rips(std::move(lower), n, threshold, std::max(top_dim, 0));
+
+  // H0: Kruskal on the edges in filtration order. Edge {i > j} has index C(i, 2) + j, which is
+  // its offset in the compressed matrix.
+  std::vector<DiameterIndex> edges;
+  for (Vertex i = 1, k = 0; i < n; ++i) {
+    for (Vertex j = 0; j < i; ++j, ++k) {
+      Value d = rips.Distance(i, j);
+      if (d <= threshold) edges.push_back({d, k});
+    }
+  }
+  result.num_edges = static_cast<int64_t>(edges.size());
+  std::sort(edges.begin(), edges.end(),
+            [](const DiameterIndex& a, const DiameterIndex& b) { return LaterInFiltration(b, a); });
+  UnionFind components(n);
+  std::vector<DiameterIndex> columns;  // H1 columns: edges that close a cycle
+  Vertex edge_vertices[2];
+  for (const DiameterIndex& e : edges) {
+    rips.GetVertices(e.index, 1, edge_vertices);
+    Vertex u = components.Find(edge_vertices[0]), v = components.Find(edge_vertices[1]);
+    if (u != v) {
+      if (e.diameter > 0) result.barcodes[0].push_back({0, e.diameter});
+      components.Link(u, v);
+    } else if (top_dim >= 1) {
+      columns.push_back(e);
+    }
+  }
+  for (Vertex v = 0; v < n; ++v) {
+    if (components.Find(v) == v) result.barcodes[0].push_back({0, kInfinity});
+  }
+
+  // H1 (and H2): cohomology in reduction order (reverse filtration order), with clearing.
+  std::reverse(columns.begin(), columns.end());
+  for (int dim = 1; dim <= top_dim; ++dim) {
+    PivotMap pivots(columns.size());
+    result.num_columns[dim] = static_cast<int64_t>(columns.size());
+    ReduceCoboundaryMatrix(rips, columns, dim, pivots, result.barcodes[dim],
+                           result.num_emergent_pairs[dim]);
+    if (dim == top_dim) break;
+    // Next columns: all triangles within the threshold that are not H1 deaths (clearing). Each is
+    // a cofacet of its edge {v2 > v1} by a vertex below v1.
+    std::vector<DiameterIndex> next;
+    const BinomialTable& binomial = rips.binomial();
+    for (const DiameterIndex& e : edges) {
+      rips.GetVertices(e.index, 1, edge_vertices);
+      const Vertex a = edge_vertices[0], b = edge_vertices[1];
+      const SimplexIndex above = binomial(a, 3) + binomial(b, 2);
+      for (Vertex w = b - 1; w >= 0; --w) {
+        Value diameter = std::max({e.diameter, rips.Distance(a, w), rips.Distance(b, w)});
+        if (diameter > threshold) continue;
+        SimplexIndex index = above + w;
+        if (!pivots.Contains(index)) next.push_back({diameter, index});
+      }
+    }
+    // Reduction order: later in the filtration first.
+    std::sort(next.begin(), next.end(), [](const DiameterIndex& a, const DiameterIndex& b) {
+      return LaterInFiltration(a, b);
+    });
+    columns = std::move(next);
+  }
+  return result;
+}
+
+}  // namespace sinkscope::analyzers::topology
