@@ -54,6 +54,12 @@ struct DiameterIndex {
 inline bool LaterInFiltration(const DiameterIndex& a, const DiameterIndex& b) {
   return a.diameter > b.diameter || (a.diameter == b.diameter && a.index < b.index);
 }
+/// The same as a function object, so that heap and sort calls inline it.
+struct LaterInFiltrationOrder {
+  bool operator()(const DiameterIndex& a, const DiameterIndex& b) const {
+    return LaterInFiltration(a, b);
+  }
+};
 
 /// C(m, k) for 0 ≤ m ≤ n, 0 ≤ k ≤ k_max.
 class BinomialTable {
@@ -77,7 +83,9 @@ class BinomialTable {
 class RipsFiltration {
  public:
   RipsFiltration(std::vector<Value> lower, Vertex n, Value threshold, int max_dim)
-      : lower_(std::move(lower)), n_(n), threshold_(threshold), binomial_(n, max_dim + 2) {}
+      : lower_(std::move(lower)), row_(n), n_(n), threshold_(threshold), binomial_(n, max_dim + 2) {
+    for (Vertex i = 0; i < n; ++i) row_[i] = i * (i - 1) / 2;
+  }
 
   Vertex num_points() const { return n_; }
   Value threshold() const { return threshold_; }
@@ -86,8 +94,10 @@ class RipsFiltration {
   Value Distance(Vertex i, Vertex j) const {
     if (i == j) return 0;
     if (i < j) std::swap(i, j);
-    return lower_[i * (i - 1) / 2 + j];
+    return lower_[row_[i] + j];
   }
+  /// d(i, j) for i > j.
+  Value DistanceBelow(Vertex i, Vertex j) const { return lower_[row_[i] + j]; }
 
   /// Writes the dim + 1 vertices of a simplex, largest first.
   void GetVertices(SimplexIndex index, int dim, Vertex* out) const {
@@ -111,6 +121,7 @@ class RipsFiltration {
 
  private:
   std::vector<Value> lower_;
+  std::vector<int64_t> row_;  // offset of row i in lower_: C(i, 2)
   Vertex n_;
   Value threshold_;
   BinomialTable binomial_;
@@ -140,9 +151,13 @@ class CofacetEnumerator {
         ++above_;
         continue;
       }
+      // Vertices 0..above_−1 of σ are greater than w, the others smaller.
       Value diameter = simplex_.diameter;
-      for (int i = 0; i <= dim_; ++i) {
-        diameter = std::max(diameter, rips_.Distance(w_, vertices_[i]));
+      for (int i = 0; i < above_; ++i) {
+        diameter = std::max(diameter, rips_.DistanceBelow(vertices_[i], w_));
+      }
+      for (int i = above_; i <= dim_; ++i) {
+        diameter = std::max(diameter, rips_.DistanceBelow(w_, vertices_[i]));
       }
       if (diameter > rips_.threshold()) continue;
       cofacet->diameter = diameter;
@@ -217,16 +232,16 @@ class WorkingCoboundary {
   void Clear() { heap_.clear(); }
   void Push(const DiameterIndex& entry) {
     heap_.push_back(entry);
-    std::push_heap(heap_.begin(), heap_.end(), LaterInFiltration);
+    std::push_heap(heap_.begin(), heap_.end(), LaterInFiltrationOrder());
   }
   /// The pivot (lowest nonzero entry) of the column, or index −1 for a zero column.
   DiameterIndex Pivot() {
     while (!heap_.empty()) {
       DiameterIndex top = heap_.front();
-      std::pop_heap(heap_.begin(), heap_.end(), LaterInFiltration);
+      std::pop_heap(heap_.begin(), heap_.end(), LaterInFiltrationOrder());
       heap_.pop_back();
       if (!heap_.empty() && heap_.front().index == top.index) {
-        std::pop_heap(heap_.begin(), heap_.end(), LaterInFiltration);
+        std::pop_heap(heap_.begin(), heap_.end(), LaterInFiltrationOrder());
         heap_.pop_back();
         continue;
       }
