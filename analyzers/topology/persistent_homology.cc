@@ -24,7 +24,12 @@
 //    column in dimension k; its column would reduce to zero.
 //  * Emergent pairs (§3.5): if the first cofacet τ of σ has diam τ = diam σ and no column has
 //    claimed τ as a pivot yet, the unreduced column is already reduced: (σ, τ) is a zero-length
-//    pair found without building the coboundary.
+//    pair found without building the coboundary. Apparent pairs (τ the first cofacet of σ and σ
+//    the last facet of τ, equal diameters; §3.6) are emergent pairs whose pivot no earlier column
+//    can have claimed (every column reduced before σ comes later than σ, so τ is not in its
+//    coboundary), so the same test finds all of them — at the cost of enumerating σ's cofacets
+//    up to τ, where ripser instead skips such σ when assembling columns and looks τ's facet up
+//    when a pivot is unclaimed.
 //  * Implicit reduction matrix (§4): only the reduction matrix V is stored (the simplices added to
 //    each column); coboundaries are recomputed from it on demand in a heap, where equal indices
 //    cancel (Z/2 coefficients).
@@ -380,6 +385,11 @@ Status Validate(const DistanceMatrixView& d, const PersistenceOptions& options) 
   if (n > options.max_points) {
     return ResourceExhaustedError("distance matrix has {} points, more than the limit of {}", n,
                                   options.max_points);
+  }
+  if (options.max_dim >= 2 && n > kMaxPointsForDim2) {
+    return ResourceExhaustedError(
+        "max_dim 2 on {} points: H2 is limited to {} points (all triangles are columns)", n,
+        kMaxPointsForDim2);
   }
   if (n > 0 && d.data == nullptr) return InvalidArgumentError("distance matrix has no data");
   if (d.layout == DistanceMatrixView::Layout::kFull && n > 0 && d.row_stride != 0 &&

@@ -47,6 +47,9 @@ struct DistanceMatrixView {
 inline constexpr int64_t kDefaultMaxPoints = 4096;
 /// Hard limit of max_points: keeps every simplex index of dimension ≤ 2 within int64.
 inline constexpr int64_t kMaxPointsLimit = 1 << 16;
+/// H2 lists every triangle within the threshold as a column (C(n, 3) of them): max_dim = 2 is
+/// refused (ResourceExhausted) above this many points (C(256, 3) ≈ 2.8 M triangles, 44 MiB).
+inline constexpr int64_t kMaxPointsForDim2 = 256;
 
 struct PersistenceOptions {
   /// Highest homology dimension computed: 0, 1 or 2.

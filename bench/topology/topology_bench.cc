@@ -97,10 +97,17 @@ int Run(int argc, char** argv) {
     std::sort(times.begin(), times.end());
     double checksum = 0;
     std::string bars = BarsJson(last, &checksum);
+    int64_t columns = 0, emergent = 0;
+    for (size_t d = 1; d < last.num_columns.size(); ++d) {
+      columns += last.num_columns[d];
+      emergent += last.num_emergent_pairs[d];
+    }
     std::printf(
         "{\"file\": \"%s\", \"n\": %ld, \"dim\": %d, \"seconds\": %.9g, \"seconds_min\": %.9g, "
-        "\"bars\": %s, \"checksum\": %.9g}\n",
-        file.c_str(), m->rows, dim, times[times.size() / 2], times.front(), bars.c_str(), checksum);
+        "\"bars\": %s, \"checksum\": %.9g, \"edges\": %ld, \"columns\": %ld, "
+        "\"emergent_pairs\": %ld}\n",
+        file.c_str(), m->rows, dim, times[times.size() / 2], times.front(), bars.c_str(), checksum,
+        last.num_edges, columns, emergent);
   }
 
   if (!list.empty()) {

@@ -211,7 +211,9 @@ TEST(RipsTest, RejectsBadInputsWithCounts) {
     std::string fragment;
   };
   std::vector<float> ok(16, 1.0f);
-  PersistenceOptions dim3, nan_threshold, small_limit, huge_limit;
+  PersistenceOptions dim3, nan_threshold, small_limit, huge_limit, dim2;
+  dim2.max_dim = 2;
+  std::vector<float> big((kMaxPointsForDim2 + 1) * (kMaxPointsForDim2 + 1), 1.0f);
   dim3.max_dim = 3;
   nan_threshold.threshold = std::nanf("");
   small_limit.max_points = 3;
@@ -230,6 +232,8 @@ TEST(RipsTest, RejectsBadInputsWithCounts) {
       {DistanceMatrixView::Full(ok.data(), 4), huge_limit, StatusCode::kInvalidArgument,
        "max_points must be in"},
       {DistanceMatrixView::Full(nullptr, 4), {}, StatusCode::kInvalidArgument, "no data"},
+      {DistanceMatrixView::Full(big.data(), kMaxPointsForDim2 + 1), dim2,
+       StatusCode::kResourceExhausted, "H2 is limited to 256 points"},
   };
   for (const Row& row : rows) {
     auto result = ComputePersistence(row.view, row.options);
