@@ -2,16 +2,17 @@
 """bench/topology: sinkscope's persistent homology vs the ripser program, same matrices, one run.
 
     ~/.cache/sinkscope/venv-test/bin/python bench/topology/run.py [--binary PATH] [--ripser PATH]
-        [--sizes 128,256,512] [--kinds pointcloud,attention] [--repeat 3]
+        [--sizes 128,256,512] [--kinds pointcloud,attention] [--repeat 3] [--budget 60]
         [--small-count 2000] [--small-max-n 64] [--seed 0]
 
 Writes seeded matrices (numpy) as ripser lower-distance files in a temporary directory, then:
 
 1. Large matrices (dim 1, n in --sizes, each --kinds): for every file, runs
-   `ripser --format lower-distance --dim 1 FILE` --repeat times as a process (wall clock), and
-   sinkscope-bench-topology on the same file: once as a fresh process reading the same text
-   (wall clock, like ripser) and in process (median of --repeat computations, file reading
-   excluded). Prints two ratios, > 1 favouring sinkscope:
+   `ripser --format lower-distance --dim 1 FILE` --repeat times as a process (wall clock; fewer
+   runs once --budget seconds are spent), and sinkscope-bench-topology on the same file as many
+   times, each a fresh process reading the same text: its wall clock (like ripser's) and the
+   compute time it prints (file reading excluded); medians. Prints two ratios, > 1 favouring
+   sinkscope:
      process = ripser process time / sinkscope process time    (both: start, parse text, compute)
      compute = (ripser process time - ripser start-up) / sinkscope in-process compute time
    where ripser's start-up is its median time on a 3-point file; ripser's text parsing stays in
@@ -100,13 +101,17 @@ def ripser_output(ripser, path):
     return [counts.get(d, 0) for d in (0, 1)], checksum
 
 
-def time_process(cmd, repeat):
-    times = []
+def time_process(cmd, repeat, budget_s=float("inf")):
+    """Median wall time of `repeat` runs (fewer once `budget_s` is spent; at least one), and the
+    last run's stdout."""
+    times, stdout = [], ""
     for _ in range(repeat):
         t0 = time.perf_counter()
-        subprocess.run(cmd, stdout=subprocess.DEVNULL, check=True)
+        stdout = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=True).stdout
         times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+        if sum(times) > budget_s:
+            break
+    return statistics.median(times), stdout, len(times)
 
 
 def check(path, bars, checksum, ripser_bars, ripser_checksum):
@@ -123,6 +128,9 @@ def main():
     parser.add_argument("--sizes", default="128,256,512")
     parser.add_argument("--kinds", default="pointcloud,attention")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--budget", type=float, default=60.0,
+                        help="stop repeating a large file once ripser has spent this many seconds "
+                             "on it (both programs then get the same number of runs)")
     parser.add_argument("--small-count", type=int, default=2000)
     parser.add_argument("--small-max-n", type=int, default=64)
     parser.add_argument("--seed", type=int, default=0)
@@ -138,8 +146,8 @@ def main():
         tmp = Path(tmp)
         tiny = tmp / "tiny.ldm"
         write_lower(tiny, make_matrix(rng, "pointcloud", 3))
-        startup = time_process([args.ripser, "--format", "lower-distance", "--dim", "1",
-                                str(tiny)], 20)
+        startup, _, _ = time_process([args.ripser, "--format", "lower-distance", "--dim", "1",
+                                      str(tiny)], 20)
         log(f"ripser start-up (3 points): {startup * 1e3:.2f} ms")
 
         # 1. Large matrices.
@@ -150,16 +158,25 @@ def main():
                 path = tmp / f"{kind}-{n}.ldm"
                 write_lower(path, make_matrix(rng, kind, n))
                 ripser_bars, ripser_checksum = ripser_output(args.ripser, path)
-                t_ripser = time_process([args.ripser, "--format", "lower-distance", "--dim", "1",
-                                         str(path)], args.repeat)
-                t_ours_process = time_process([args.binary, "--warmup", "0", "--repeat", "1",
-                                               str(path)], args.repeat)
-                out = subprocess.run([args.binary, "--warmup", "1", "--repeat", str(args.repeat),
-                                      str(path)], capture_output=True, text=True, check=True)
-                ours = json.loads(out.stdout.splitlines()[-1])
+                t_ripser, _, runs = time_process([args.ripser, "--format", "lower-distance",
+                                                  "--dim", "1", str(path)], args.repeat,
+                                                 args.budget)
+                # One process per run: its wall time is the process figure, the compute time it
+                # prints (file reading excluded) the in-process figure; medians over the runs.
+                computes = []
+
+                def ours_once():
+                    t, stdout, _ = time_process([args.binary, "--warmup", "0", "--repeat", "1",
+                                                 str(path)], 1)
+                    computes.append(json.loads(stdout.splitlines()[-1]))
+                    return t
+
+                t_ours_process = statistics.median(ours_once() for _ in range(runs))
+                ours = dict(computes[-1])
+                ours["seconds"] = statistics.median(c["seconds"] for c in computes)
                 check(path, ours["bars"], ours["checksum"], ripser_bars, ripser_checksum)
                 row = {
-                    "kind": kind, "n": n, "ripser_s": t_ripser,
+                    "kind": kind, "n": n, "runs": runs, "ripser_s": t_ripser,
                     "sinkscope_process_s": t_ours_process, "sinkscope_compute_s": ours["seconds"],
                     "process_ratio": t_ripser / t_ours_process,
                     "compute_ratio": max(t_ripser - startup, 1e-9) / ours["seconds"],
