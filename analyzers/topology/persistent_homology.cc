@@ -37,6 +37,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <functional>
 #include <numeric>
 #include <utility>
 
@@ -232,6 +234,7 @@ class PivotMap {
 
 /// Min-heap of cofacets: top() is the one that comes first in the filtration. With Z/2
 /// coefficients two equal entries cancel; Pivot() removes such pairs from the top.
+/// (Used when cofacet indices may exceed 32 bits; PackedWorkingCoboundary otherwise.)
 class WorkingCoboundary {
  public:
   void Clear() { heap_.clear(); }
@@ -260,6 +263,50 @@ class WorkingCoboundary {
   std::vector<DiameterIndex> heap_;
 };
 
+/// The same heap over one 64-bit key per cofacet: the diameter's bits (a non-negative float's
+/// bits order like the float) above 2³² − 1 − index, so the smallest key is the first in the
+/// filtration. Half the memory traffic and a single-integer comparison; valid while every
+/// cofacet index is below 2³² (see FitsPackedKey).
+class PackedWorkingCoboundary {
+ public:
+  void Clear() { heap_.clear(); }
+  void Push(const DiameterIndex& entry) {
+    uint32_t bits;
+    std::memcpy(&bits, &entry.diameter, sizeof(bits));
+    heap_.push_back((uint64_t{bits} << 32) | (kLow - static_cast<uint64_t>(entry.index)));
+    std::push_heap(heap_.begin(), heap_.end(), std::greater<uint64_t>());
+  }
+  DiameterIndex Pivot() {
+    while (!heap_.empty()) {
+      const uint64_t top = heap_.front();
+      std::pop_heap(heap_.begin(), heap_.end(), std::greater<uint64_t>());
+      heap_.pop_back();
+      if (!heap_.empty() && heap_.front() == top) {
+        std::pop_heap(heap_.begin(), heap_.end(), std::greater<uint64_t>());
+        heap_.pop_back();
+        continue;
+      }
+      heap_.push_back(top);
+      std::push_heap(heap_.begin(), heap_.end(), std::greater<uint64_t>());
+      const uint32_t bits = static_cast<uint32_t>(top >> 32);
+      DiameterIndex entry;
+      std::memcpy(&entry.diameter, &bits, sizeof(bits));
+      entry.index = static_cast<SimplexIndex>(kLow - (top & kLow));
+      return entry;
+    }
+    return {0, -1};
+  }
+
+ private:
+  static constexpr uint64_t kLow = 0xFFFFFFFFull;
+  std::vector<uint64_t> heap_;
+};
+
+/// True if every cofacet of a dim-simplex on n points has an index below 2³² − 1.
+bool FitsPackedKey(const RipsFiltration& rips, int dim) {
+  return rips.binomial()(rips.num_points(), dim + 2) < static_cast<SimplexIndex>(0xFFFFFFFFll);
+}
+
 /// The reduction matrix V (§4), column by column: the simplices added to each column.
 struct ReductionMatrix {
   std::vector<int64_t> begin{0};
@@ -267,8 +314,9 @@ struct ReductionMatrix {
 };
 
 /// Adds the coboundary of `simplex` (within the threshold) to the working column.
+template <typename Coboundary>
 void PushCoboundary(const RipsFiltration& rips, const DiameterIndex& simplex, int dim,
-                    WorkingCoboundary& coboundary) {
+                    Coboundary& coboundary) {
   CofacetEnumerator cofacets(rips, simplex, dim);
   DiameterIndex cofacet;
   while (cofacets.Next(&cofacet)) coboundary.Push(cofacet);
@@ -276,11 +324,12 @@ void PushCoboundary(const RipsFiltration& rips, const DiameterIndex& simplex, in
 
 /// Reduces the columns (dimension `dim`, in reduction order) of the coboundary matrix. Bars of
 /// positive length and infinite bars go to `bars`; each death simplex is recorded in `pivots`.
+template <typename Coboundary>
 void ReduceCoboundaryMatrix(const RipsFiltration& rips, const std::vector<DiameterIndex>& columns,
                             int dim, PivotMap& pivots, std::vector<PersistenceInterval>& bars,
                             int64_t& num_emergent) {
   ReductionMatrix reduction;
-  WorkingCoboundary coboundary;
+  Coboundary coboundary;
   std::vector<DiameterIndex> added;  // simplices added to the current column (with repeats)
   for (size_t j = 0; j < columns.size(); ++j) {
     const DiameterIndex sigma = columns[j];
@@ -460,6 +509,8 @@ StatusOr<PersistenceResult> ComputePersistence(const DistanceMatrixView& distanc
   } else if (!lower.empty()) {
     std::copy(distances.data, distances.data + lower.size(), lower.begin());
   }
+  // −0 becomes +0 (x + 0 = x otherwise), so that a diameter's bits order like its value.
+  for (Value& v : lower) v += 0.0f;
 
   // Enclosing radius: min over i of the largest distance from i (d(i, i) = 0 included).
   Value enclosing_radius = n == 0 ? 0 : kInfinity;
@@ -515,8 +566,13 @@ StatusOr<PersistenceResult> ComputePersistence(const DistanceMatrixView& distanc
   for (int dim = 1; dim <= top_dim; ++dim) {
     PivotMap pivots(columns.size());
     result.num_columns[dim] = static_cast<int64_t>(columns.size());
-    ReduceCoboundaryMatrix(rips, columns, dim, pivots, result.barcodes[dim],
-                           result.num_emergent_pairs[dim]);
+    if (FitsPackedKey(rips, dim)) {
+      ReduceCoboundaryMatrix<PackedWorkingCoboundary>(
+          rips, columns, dim, pivots, result.barcodes[dim], result.num_emergent_pairs[dim]);
+    } else {
+      ReduceCoboundaryMatrix<WorkingCoboundary>(rips, columns, dim, pivots, result.barcodes[dim],
+                                                result.num_emergent_pairs[dim]);
+    }
     if (dim == top_dim) break;
     // Next columns: all triangles within the threshold that are not H1 deaths (clearing). Each is
     // a cofacet of its edge {v2 > v1} by a vertex below v1.

@@ -20,7 +20,8 @@ using Value = float;
 
 /// A read-only view of a square distance matrix of float32 values. Only the strict lower
 /// triangle d(i, j), i > j, is read — the diagonal and the upper triangle are ignored, exactly as
-/// `ripser --format distance` does — so callers symmetrize first (e.g. max(A, Aᵀ)).
+/// `ripser --format distance` does — so callers symmetrize first (e.g. max(A, Aᵀ)). A distance of
+/// −0 is read as +0.
 struct DistanceMatrixView {
   enum class Layout {
     kFull,             ///< row-major n×n: entry (i, j) at data[i * row_stride + j]
