@@ -279,15 +279,19 @@ class PackedWorkingCoboundary {
   DiameterIndex Pivot() {
     while (!heap_.empty()) {
       const uint64_t top = heap_.front();
-      std::pop_heap(heap_.begin(), heap_.end(), std::greater<uint64_t>());
-      heap_.pop_back();
-      if (!heap_.empty() && heap_.front() == top) {
+      // The second smallest key of a binary heap is one of the root's children: if it equals
+      // the root the two cancel, otherwise the root is the pivot and the heap stays as it is.
+      const size_t size = heap_.size();
+      const uint64_t second = size >= 3   ? std::min(heap_[1], heap_[2])
+                              : size == 2 ? heap_[1]
+                                          : ~top;
+      if (second == top) {
+        std::pop_heap(heap_.begin(), heap_.end(), std::greater<uint64_t>());
+        heap_.pop_back();
         std::pop_heap(heap_.begin(), heap_.end(), std::greater<uint64_t>());
         heap_.pop_back();
         continue;
       }
-      heap_.push_back(top);
-      std::push_heap(heap_.begin(), heap_.end(), std::greater<uint64_t>());
       const uint32_t bits = static_cast<uint32_t>(top >> 32);
       DiameterIndex entry;
       std::memcpy(&entry.diameter, &bits, sizeof(bits));
