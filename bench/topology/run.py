@@ -21,7 +21,8 @@ Writes seeded matrices (numpy) as ripser lower-distance files in a temporary dir
 2. Small matrices (n uniform in [8, --small-max-n], dim 1, half attention-derived, half point
    clouds): sinkscope's matrices per second on one thread, in process (all matrices read first,
    then computed back to back), and, for reference, ripser processes per second on the same files
-   (dominated by process start-up: ripser has no batch mode).
+   (dominated by process start-up: ripser has no batch mode). Then the same in-process rate at
+   fixed n = 16, 32, 48, 64 for each kind (200 matrices each).
 
 Correctness is checked on every file: bar counts per dimension must equal ripser's, and the sum of
 finite persistences must agree to 1e-4 relative (ripser prints 6 digits). A mismatch exits 1.
@@ -209,7 +210,25 @@ def main():
             subprocess.run([args.ripser, "--format", "lower-distance", "--dim", "1", str(path)],
                            stdout=subprocess.DEVNULL, check=True)
         ripser_rate = len(paths) / (time.perf_counter() - t0)
+        # The same rate at fixed n, per kind (200 matrices each), to show how it scales.
+        by_n = []
+        for kind in ("pointcloud", "attention"):
+            for n in (16, 32, 48, 64):
+                if n > args.small_max_n:
+                    continue
+                fixed = tmp / f"fixed-{kind}-{n}.txt"
+                fixed_paths = []
+                for k in range(200):
+                    path = tmp / f"fixed-{kind}-{n}-{k}.ldm"
+                    write_lower(path, make_matrix(rng, kind, n))
+                    fixed_paths.append(path)
+                fixed.write_text("".join(f"{p}\n" for p in fixed_paths))
+                out = subprocess.run([args.binary, "--list", str(fixed), "--warmup", "1",
+                                      "--repeat", "3"], capture_output=True, text=True, check=True)
+                rate = json.loads(out.stdout.splitlines()[-1])["matrices_per_s"]
+                by_n.append({"kind": kind, "n": n, "matrices_per_s": rate})
         summary["small"] = {
+            "by_n": by_n,
             "matrices": len(paths), "n_range": [8, args.small_max_n],
             "sinkscope_matrices_per_s_one_thread": ours["matrices_per_s"],
             "ripser_processes_per_s": ripser_rate,
@@ -217,6 +236,8 @@ def main():
         print(f"\nsmall matrices (n in [8, {args.small_max_n}], dim 1, {len(paths)} of them): "
               f"sinkscope {ours['matrices_per_s']:.0f} matrices/s on one thread "
               f"(target {TARGET_SMALL_RATE:.0f}); ripser {ripser_rate:.0f} processes/s")
+        for row in by_n:
+            print(f"  {row['kind']:<11} n = {row['n']:>3}: {row['matrices_per_s']:>8.0f} matrices/s")
 
     worst = min(r["compute_ratio"] for r in summary["large"])
     worst_process = min(r["process_ratio"] for r in summary["large"])
