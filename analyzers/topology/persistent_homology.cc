@@ -237,7 +237,11 @@ class PivotMap {
 /// (Used when cofacet indices may exceed 32 bits; PackedWorkingCoboundary otherwise.)
 class WorkingCoboundary {
  public:
-  void Clear() { heap_.clear(); }
+  /// Replaces the column by these entries (distinct simplices).
+  void Assign(const std::vector<DiameterIndex>& entries) {
+    heap_.assign(entries.begin(), entries.end());
+    std::make_heap(heap_.begin(), heap_.end(), LaterInFiltrationOrder());
+  }
   void Push(const DiameterIndex& entry) {
     heap_.push_back(entry);
     std::push_heap(heap_.begin(), heap_.end(), LaterInFiltrationOrder());
@@ -269,11 +273,13 @@ class WorkingCoboundary {
 /// cofacet index is below 2³² (see FitsPackedKey).
 class PackedWorkingCoboundary {
  public:
-  void Clear() { heap_.clear(); }
+  void Assign(const std::vector<DiameterIndex>& entries) {
+    heap_.clear();
+    for (const DiameterIndex& entry : entries) heap_.push_back(Key(entry));
+    std::make_heap(heap_.begin(), heap_.end(), std::greater<uint64_t>());
+  }
   void Push(const DiameterIndex& entry) {
-    uint32_t bits;
-    std::memcpy(&bits, &entry.diameter, sizeof(bits));
-    heap_.push_back((uint64_t{bits} << 32) | (kLow - static_cast<uint64_t>(entry.index)));
+    heap_.push_back(Key(entry));
     std::push_heap(heap_.begin(), heap_.end(), std::greater<uint64_t>());
   }
   DiameterIndex Pivot() {
@@ -303,6 +309,11 @@ class PackedWorkingCoboundary {
 
  private:
   static constexpr uint64_t kLow = 0xFFFFFFFFull;
+  static uint64_t Key(const DiameterIndex& entry) {
+    uint32_t bits;
+    std::memcpy(&bits, &entry.diameter, sizeof(bits));
+    return (uint64_t{bits} << 32) | (kLow - static_cast<uint64_t>(entry.index));
+  }
   std::vector<uint64_t> heap_;
 };
 
@@ -334,11 +345,12 @@ void ReduceCoboundaryMatrix(const RipsFiltration& rips, const std::vector<Diamet
                             int64_t& num_emergent) {
   ReductionMatrix reduction;
   Coboundary coboundary;
-  std::vector<DiameterIndex> added;  // simplices added to the current column (with repeats)
+  std::vector<DiameterIndex> added;      // simplices added to the current column (with repeats)
+  std::vector<DiameterIndex> unreduced;  // δσ as enumerated
   for (size_t j = 0; j < columns.size(); ++j) {
     const DiameterIndex sigma = columns[j];
-    coboundary.Clear();
     added.clear();
+    unreduced.clear();
 
     // Build δσ; stop early at an emergent pair (§3.5).
     DiameterIndex pivot{0, -1};
@@ -356,9 +368,11 @@ void ReduceCoboundaryMatrix(const RipsFiltration& rips, const std::vector<Diamet
           }
           may_be_emergent = false;
         }
-        coboundary.Push(cofacet);
+        unreduced.push_back(cofacet);
       }
     }
+    // Most columns end at an emergent pair; the others get their heap built in linear time.
+    if (!emergent) coboundary.Assign(unreduced);
     if (emergent) {
       ++num_emergent;
     } else {
