@@ -61,6 +61,28 @@ struct DiameterIndex {
 inline bool LaterInFiltration(const DiameterIndex& a, const DiameterIndex& b) {
   return a.diameter > b.diameter || (a.diameter == b.diameter && a.index < b.index);
 }
+/// A 64-bit key ordered like the filtration (smaller key = earlier): the diameter's bits (those
+/// of a non-negative float order like its value) above 2³² − 1 − index. Needs index < 2³².
+inline uint64_t FiltrationKey(const DiameterIndex& entry) {
+  uint32_t bits;
+  std::memcpy(&bits, &entry.diameter, sizeof(bits));
+  return (uint64_t{bits} << 32) | (0xFFFFFFFFull - static_cast<uint64_t>(entry.index));
+}
+inline DiameterIndex FromFiltrationKey(uint64_t key) {
+  const uint32_t bits = static_cast<uint32_t>(key >> 32);
+  DiameterIndex entry;
+  std::memcpy(&entry.diameter, &bits, sizeof(bits));
+  entry.index = static_cast<SimplexIndex>(0xFFFFFFFFull - (key & 0xFFFFFFFFull));
+  return entry;
+}
+
+/// An edge {i > j} of the filtration with its key.
+struct Edge {
+  uint64_t key;
+  uint32_t i;
+  uint32_t j;
+};
+
 /// The same as a function object, so that heap and sort calls inline it.
 struct LaterInFiltrationOrder {
   bool operator()(const DiameterIndex& a, const DiameterIndex& b) const {
@@ -108,6 +130,15 @@ class RipsFiltration {
 
   /// Writes the dim + 1 vertices of a simplex, largest first.
   void GetVertices(SimplexIndex index, int dim, Vertex* out) const {
+    if (dim == 1) {  // i = ⌊(1 + √(1 + 8·index))/2⌋, corrected for rounding
+      Vertex i = static_cast<Vertex>((1.0 + std::sqrt(1.0 + 8.0 * static_cast<double>(index))) / 2);
+      i = std::min(i, n_ - 1);
+      while (binomial_(i, 2) > index) --i;
+      while (i + 1 < n_ && binomial_(i + 1, 2) <= index) ++i;
+      out[0] = i;
+      out[1] = index - binomial_(i, 2);
+      return;
+    }
     Vertex top = n_;
     for (int k = dim + 1; k >= 1; --k) {
       // Largest v < top with C(v, k) ≤ index (binary search; C(·, k) is increasing).
@@ -298,22 +329,13 @@ class PackedWorkingCoboundary {
         heap_.pop_back();
         continue;
       }
-      const uint32_t bits = static_cast<uint32_t>(top >> 32);
-      DiameterIndex entry;
-      std::memcpy(&entry.diameter, &bits, sizeof(bits));
-      entry.index = static_cast<SimplexIndex>(kLow - (top & kLow));
-      return entry;
+      return FromFiltrationKey(top);
     }
     return {0, -1};
   }
 
  private:
-  static constexpr uint64_t kLow = 0xFFFFFFFFull;
-  static uint64_t Key(const DiameterIndex& entry) {
-    uint32_t bits;
-    std::memcpy(&bits, &entry.diameter, sizeof(bits));
-    return (uint64_t{bits} << 32) | (kLow - static_cast<uint64_t>(entry.index));
-  }
+  static uint64_t Key(const DiameterIndex& entry) { return FiltrationKey(entry); }
   std::vector<uint64_t> heap_;
 };
 
@@ -552,22 +574,25 @@ StatusOr<PersistenceResult> ComputePersistence(const DistanceMatrixView& distanc
 
   // H0: Kruskal on the edges in filtration order. Edge {i > j} has index C(i, 2) + j, which is
   // its offset in the compressed matrix.
-  std::vector<DiameterIndex> edges;
+  // Sorted as one 64-bit key each (diameter bits, then the inverted index: the filtration order;
+  // n ≤ kMaxPointsLimit keeps every edge index below 2³²), with the vertices alongside.
+  std::vector<Edge> edges;
   for (Vertex i = 1, k = 0; i < n; ++i) {
     for (Vertex j = 0; j < i; ++j, ++k) {
-      Value d = rips.Distance(i, j);
-      if (d <= threshold) edges.push_back({d, k});
+      Value d = rips.DistanceBelow(i, j);
+      if (d <= threshold) {
+        edges.push_back(
+            {FiltrationKey({d, k}), static_cast<uint32_t>(i), static_cast<uint32_t>(j)});
+      }
     }
   }
   result.num_edges = static_cast<int64_t>(edges.size());
-  std::sort(edges.begin(), edges.end(),
-            [](const DiameterIndex& a, const DiameterIndex& b) { return LaterInFiltration(b, a); });
+  std::sort(edges.begin(), edges.end(), [](const Edge& a, const Edge& b) { return a.key < b.key; });
   UnionFind components(n);
   std::vector<DiameterIndex> columns;  // H1 columns: edges that close a cycle
-  Vertex edge_vertices[2];
-  for (const DiameterIndex& e : edges) {
-    rips.GetVertices(e.index, 1, edge_vertices);
-    Vertex u = components.Find(edge_vertices[0]), v = components.Find(edge_vertices[1]);
+  for (const Edge& edge : edges) {
+    const DiameterIndex e = FromFiltrationKey(edge.key);
+    Vertex u = components.Find(edge.i), v = components.Find(edge.j);
     if (u != v) {
       if (e.diameter > 0) result.barcodes[0].push_back({0, e.diameter});
       components.Link(u, v);
@@ -596,9 +621,9 @@ StatusOr<PersistenceResult> ComputePersistence(const DistanceMatrixView& distanc
     // a cofacet of its edge {v2 > v1} by a vertex below v1.
     std::vector<DiameterIndex> next;
     const BinomialTable& binomial = rips.binomial();
-    for (const DiameterIndex& e : edges) {
-      rips.GetVertices(e.index, 1, edge_vertices);
-      const Vertex a = edge_vertices[0], b = edge_vertices[1];
+    for (const Edge& edge : edges) {
+      const DiameterIndex e = FromFiltrationKey(edge.key);
+      const Vertex a = edge.i, b = edge.j;
       const SimplexIndex above = binomial(a, 3) + binomial(b, 2);
       for (Vertex w = b - 1; w >= 0; --w) {
         Value diameter = std::max({e.diameter, rips.Distance(a, w), rips.Distance(b, w)});
