@@ -179,7 +179,7 @@ class CofacetEnumerator {
   }
 
   /// The next cofacet of diameter ≤ threshold; false when there are none left.
-  bool Next(DiameterIndex* cofacet) {
+  [[gnu::always_inline]] bool Next(DiameterIndex* cofacet) {
     const BinomialTable& binomial = rips_.binomial();
     for (; w_ >= 0; --w_) {
       if (above_ <= dim_ && w_ == vertices_[above_]) {
