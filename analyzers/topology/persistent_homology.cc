@@ -217,6 +217,60 @@ class CofacetEnumerator {
   Vertex vertices_[4] = {0, 0, 0, 0};
 };
 
+/// CofacetEnumerator specialized to edges (dim 1), the hot loop of H1: the triangles
+/// {a, b, w} for w from n − 1 down to 0 in three runs — w above a, between b and a, below b —
+/// each with its index formula and distance rows fixed.
+class EdgeCofacetEnumerator {
+ public:
+  EdgeCofacetEnumerator(const RipsFiltration& rips, DiameterIndex edge, int /*dim*/)
+      : rips_(rips),
+        binomial_(rips.binomial()),
+        diameter_(edge.diameter),
+        threshold_(rips.threshold()),
+        w_(rips.num_points() - 1) {
+    Vertex v[2];
+    rips.GetVertices(edge.index, 1, v);
+    a_ = v[0];
+    b_ = v[1];
+  }
+
+  [[gnu::always_inline]] bool Next(DiameterIndex* cofacet) {
+    for (; w_ > a_; --w_) {  // {w > a > b}: C(w, 3) + C(a, 2) + b
+      Value d = std::max({diameter_, rips_.DistanceBelow(w_, a_), rips_.DistanceBelow(w_, b_)});
+      if (d > threshold_) continue;
+      *cofacet = {d, binomial_(w_, 3) + binomial_(a_, 2) + b_};
+      --w_;
+      return true;
+    }
+    if (w_ == a_) --w_;
+    for (; w_ > b_; --w_) {  // {a > w > b}: C(a, 3) + C(w, 2) + b
+      Value d = std::max({diameter_, rips_.DistanceBelow(a_, w_), rips_.DistanceBelow(w_, b_)});
+      if (d > threshold_) continue;
+      *cofacet = {d, binomial_(a_, 3) + binomial_(w_, 2) + b_};
+      --w_;
+      return true;
+    }
+    if (w_ == b_) --w_;
+    for (; w_ >= 0; --w_) {  // {a > b > w}: C(a, 3) + C(b, 2) + w
+      Value d = std::max({diameter_, rips_.DistanceBelow(a_, w_), rips_.DistanceBelow(b_, w_)});
+      if (d > threshold_) continue;
+      *cofacet = {d, binomial_(a_, 3) + binomial_(b_, 2) + w_};
+      --w_;
+      return true;
+    }
+    return false;
+  }
+
+ private:
+  const RipsFiltration& rips_;
+  const BinomialTable& binomial_;
+  Value diameter_;
+  Value threshold_;
+  Vertex w_;
+  Vertex a_ = 0;
+  Vertex b_ = 0;
+};
+
 /// Pivot simplex → column that owns it; open addressing with linear probing.
 class PivotMap {
  public:
@@ -351,17 +405,17 @@ struct ReductionMatrix {
 };
 
 /// Adds the coboundary of `simplex` (within the threshold) to the working column.
-template <typename Coboundary>
+template <typename Cofacets, typename Coboundary>
 void PushCoboundary(const RipsFiltration& rips, const DiameterIndex& simplex, int dim,
                     Coboundary& coboundary) {
-  CofacetEnumerator cofacets(rips, simplex, dim);
+  Cofacets cofacets(rips, simplex, dim);
   DiameterIndex cofacet;
   while (cofacets.Next(&cofacet)) coboundary.Push(cofacet);
 }
 
 /// Reduces the columns (dimension `dim`, in reduction order) of the coboundary matrix. Bars of
 /// positive length and infinite bars go to `bars`; each death simplex is recorded in `pivots`.
-template <typename Coboundary>
+template <typename Cofacets, typename Coboundary>
 void ReduceCoboundaryMatrix(const RipsFiltration& rips, const std::vector<DiameterIndex>& columns,
                             int dim, PivotMap& pivots, std::vector<PersistenceInterval>& bars,
                             int64_t& num_emergent) {
@@ -378,7 +432,7 @@ void ReduceCoboundaryMatrix(const RipsFiltration& rips, const std::vector<Diamet
     DiameterIndex pivot{0, -1};
     bool emergent = false;
     {
-      CofacetEnumerator cofacets(rips, sigma, dim);
+      Cofacets cofacets(rips, sigma, dim);
       DiameterIndex cofacet;
       bool may_be_emergent = true;
       while (cofacets.Next(&cofacet)) {
@@ -405,10 +459,10 @@ void ReduceCoboundaryMatrix(const RipsFiltration& rips, const std::vector<Diamet
         if (other == -1) break;
         // Column j += column `other`: add σ_other and its reduction column, and their coboundaries.
         added.push_back(columns[other]);
-        PushCoboundary(rips, columns[other], dim, coboundary);
+        PushCoboundary<Cofacets>(rips, columns[other], dim, coboundary);
         for (int64_t e = reduction.begin[other]; e < reduction.begin[other + 1]; ++e) {
           added.push_back(reduction.entries[e]);
-          PushCoboundary(rips, reduction.entries[e], dim, coboundary);
+          PushCoboundary<Cofacets>(rips, reduction.entries[e], dim, coboundary);
         }
         pivot = coboundary.Pivot();
       }
@@ -609,12 +663,21 @@ StatusOr<PersistenceResult> ComputePersistence(const DistanceMatrixView& distanc
   for (int dim = 1; dim <= top_dim; ++dim) {
     PivotMap pivots(columns.size());
     result.num_columns[dim] = static_cast<int64_t>(columns.size());
-    if (FitsPackedKey(rips, dim)) {
-      ReduceCoboundaryMatrix<PackedWorkingCoboundary>(
-          rips, columns, dim, pivots, result.barcodes[dim], result.num_emergent_pairs[dim]);
+    std::vector<PersistenceInterval>& bars = result.barcodes[dim];
+    int64_t& emergent = result.num_emergent_pairs[dim];
+    const bool packed = FitsPackedKey(rips, dim);
+    if (dim == 1 && packed) {
+      ReduceCoboundaryMatrix<EdgeCofacetEnumerator, PackedWorkingCoboundary>(
+          rips, columns, dim, pivots, bars, emergent);
+    } else if (dim == 1) {
+      ReduceCoboundaryMatrix<EdgeCofacetEnumerator, WorkingCoboundary>(rips, columns, dim, pivots,
+                                                                       bars, emergent);
+    } else if (packed) {
+      ReduceCoboundaryMatrix<CofacetEnumerator, PackedWorkingCoboundary>(rips, columns, dim, pivots,
+                                                                         bars, emergent);
     } else {
-      ReduceCoboundaryMatrix<WorkingCoboundary>(rips, columns, dim, pivots, result.barcodes[dim],
-                                                result.num_emergent_pairs[dim]);
+      ReduceCoboundaryMatrix<CofacetEnumerator, WorkingCoboundary>(rips, columns, dim, pivots, bars,
+                                                                   emergent);
     }
     if (dim == top_dim) break;
     // Next columns: all triangles within the threshold that are not H1 deaths (clearing). Each is

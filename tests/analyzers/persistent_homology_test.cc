@@ -134,6 +134,30 @@ TEST(RipsTest, OctahedronHasOneH2Bar) {
             (std::vector<PersistenceInterval>{{static_cast<float>(std::sqrt(2.0)), 2.0f}}));
 }
 
+TEST(RipsTest, WideSimplexIndicesAbove32Bits) {
+  // n = 3000: triangle indices reach C(3000, 3) ≈ 4.5e9 > 2³², which takes the wide-key heap.
+  // A square (sides 1, diagonals 1.5) on the last four vertices and an isolated rest (3), with a
+  // threshold of 2 so that only the square's edges enter.
+  const int64_t n = 3000;
+  std::vector<float> d(n * n, 3.0f);
+  for (int64_t i = 0; i < n; ++i) d[i * n + i] = 0;
+  const int64_t v[4] = {n - 4, n - 3, n - 2, n - 1};
+  for (int a = 0; a < 4; ++a) {
+    for (int b = 0; b < 4; ++b) {
+      if (a == b) continue;
+      float value = (a + b) % 2 == 1 ? 1.0f : 1.5f;  // neighbours on the cycle 0-1-2-3-0
+      d[v[a] * n + v[b]] = value;
+    }
+  }
+  PersistenceResult r = Compute(d, 1, 2.0f);
+  EXPECT_EQ(r.barcodes[1], (std::vector<PersistenceInterval>{{1.0f, 1.5f}}));
+  EXPECT_EQ(CountInfinite(r.barcodes[0]), n - 3);
+  EXPECT_EQ(r.barcodes[0].size(), static_cast<size_t>(n));
+  // Below the diagonals the cycle never dies.
+  r = Compute(d, 1, 1.2f);
+  EXPECT_EQ(r.barcodes[1], (std::vector<PersistenceInterval>{{1.0f, kInf}}));
+}
+
 TEST(RipsTest, TinyInputs) {
   // n = 0: nothing at all.
   PersistenceResult r0 = Compute({});
