@@ -33,6 +33,10 @@
 //  * Implicit reduction matrix (§4): only the reduction matrix V is stored (the simplices added to
 //    each column); coboundaries are recomputed from it on demand in a heap, where equal indices
 //    cancel (Z/2 coefficients).
+//  * Engineering, not mathematics: while simplex indices fit in 32 bits, a (diameter, index) pair
+//    is one 64-bit key ordered like the filtration (the heap and the edge sort compare integers);
+//    the cofacets of an edge are enumerated in three runs with fixed index formulas; a column's
+//    unreduced coboundary is heapified in linear time, and only when it is not an emergent pair.
 #include "analyzers/topology/persistent_homology.h"
 
 #include <algorithm>
