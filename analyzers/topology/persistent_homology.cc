@@ -1,0 +1,376 @@
+// Vietoris–Rips persistent homology, the Ripser algorithm family.
+//
+// Reference: U. Bauer, "Ripser: efficient computation of Vietoris–Rips persistence barcodes",
+// J. Appl. Comput. Topol. 5 (2021) 391–423, arXiv:1908.02518. Section numbers below are the
+// paper's. Written here from the mathematics; the `ripser` program (v1.2.1) is the test oracle.
+//
+// The ideas, in the order they appear in the code:
+//  * Compressed lower-triangular distance matrix: d(i, j), i > j, at offset i(i−1)/2 + j; the
+//    diameter of a simplex is its largest edge (flag complex).
+//  * Combinatorial number system (§5.1): a k-simplex {v_k > … > v_0} is the integer
+//    Σ_i C(v_i, i + 1); vertices are decoded greedily, cofacets are enumerated without
+//    materializing the complex (implicit coboundary matrix, §5.2), in decreasing index order.
+//  * Filtration order (§2): diameter ascending, ties broken by larger combinatorial index first
+//    (reverse colexicographic). Every barcode value is independent of the tie-break; the tie-break
+//    only decides which zero-length pairs appear and makes the shortcuts below valid.
+//  * Threshold at the enclosing radius r = min_i max_j d(i, j) (§3.4 note): above r the complex
+//    is a cone, so all bars of positive length end by r and only one H0 class is infinite.
+//  * H0 by union–find over the edges in filtration order (Kruskal); the merging edges are the
+//    H0 deaths, the others become the H1 columns.
+//  * Persistent cohomology (§3.1–3.2): the coboundary matrix is reduced column by column, from
+//    the end of the filtration to its beginning; the pivot of a cocycle is its cofacet that comes
+//    first in the filtration. A pair (σ, τ) is the bar [diam σ, diam τ).
+//  * Clearing (§3.3, twist): a simplex that was the pivot (death) in dimension k − 1 is never a
+//    column in dimension k; its column would reduce to zero.
+//  * Emergent pairs (§3.5): if the first cofacet τ of σ has diam τ = diam σ and no column has
+//    claimed τ as a pivot yet, the unreduced column is already reduced: (σ, τ) is a zero-length
+//    pair found without building the coboundary. Apparent pairs (τ the first cofacet of σ and σ
+//    the last facet of τ, equal diameters; §3.6) are emergent pairs whose pivot no earlier column
+//    can have claimed (every column reduced before σ comes later than σ, so τ is not in its
+//    coboundary), so the same test finds all of them — at the cost of enumerating σ's cofacets
+//    up to τ, where ripser instead skips such σ when assembling columns and looks τ's facet up
+//    when a pivot is unclaimed.
+//  * Implicit reduction matrix (§4): only the reduction matrix V is stored (the simplices added to
+//    each column); coboundaries are recomputed from it on demand in a heap, where equal indices
+//    cancel (Z/2 coefficients).
+//  * Engineering, not mathematics: while simplex indices fit in 32 bits, a (diameter, index) pair
+//    is one 64-bit key ordered like the filtration (the heap and the edge sort compare integers);
+//    the cofacets of an edge are enumerated in three runs with fixed index formulas; a column's
+//    unreduced coboundary is heapified in linear time, and only when it is not an emergent pair.
+#include "analyzers/topology/persistent_homology.h"
+
+#include "analyzers/topology/filtration_internal.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <functional>
+#include <numeric>
+#include <utility>
+
+namespace sinkscope::analyzers::topology {
+namespace {
+
+using internal::BinomialTable;
+using internal::CofacetEnumerator;
+using internal::DiameterIndex;
+using internal::Edge;
+using internal::EdgeCofacetEnumerator;
+using internal::FiltrationKey;
+using internal::FitsPackedKey;
+using internal::FromFiltrationKey;
+using internal::kInfinity;
+using internal::PackedWorkingCoboundary;
+using internal::PivotMap;
+using internal::RipsFiltration;
+using internal::SimplexIndex;
+using internal::Vertex;
+using internal::WorkingCoboundary;
+
+/// The reduction matrix V (§4), column by column: the simplices added to each column.
+struct ReductionMatrix {
+  std::vector<int64_t> begin{0};
+  std::vector<DiameterIndex> entries;
+};
+
+/// Adds the coboundary of `simplex` (within the threshold) to the working column.
+template <typename Cofacets, typename Coboundary>
+void PushCoboundary(const RipsFiltration& rips, const DiameterIndex& simplex, int dim,
+                    Coboundary& coboundary) {
+  Cofacets cofacets(rips, simplex, dim);
+  DiameterIndex cofacet;
+  while (cofacets.Next(&cofacet)) coboundary.Push(cofacet);
+}
+
+/// Reduces the columns (dimension `dim`, in reduction order) of the coboundary matrix. Bars of
+/// positive length and infinite bars go to `bars`; each death simplex is recorded in `pivots`.
+template <typename Cofacets, typename Coboundary>
+void ReduceCoboundaryMatrix(const RipsFiltration& rips, const std::vector<DiameterIndex>& columns,
+                            int dim, PivotMap& pivots, std::vector<PersistenceInterval>& bars,
+                            int64_t& num_emergent) {
+  ReductionMatrix reduction;
+  Coboundary coboundary;
+  std::vector<DiameterIndex> added;      // simplices added to the current column (with repeats)
+  std::vector<DiameterIndex> unreduced;  // δσ as enumerated
+  for (size_t j = 0; j < columns.size(); ++j) {
+    const DiameterIndex sigma = columns[j];
+    added.clear();
+    unreduced.clear();
+
+    // Build δσ; stop early at an emergent pair (§3.5).
+    DiameterIndex pivot{0, -1};
+    bool emergent = false;
+    {
+      Cofacets cofacets(rips, sigma, dim);
+      DiameterIndex cofacet;
+      bool may_be_emergent = true;
+      while (cofacets.Next(&cofacet)) {
+        if (may_be_emergent && cofacet.diameter == sigma.diameter) {
+          if (!pivots.Contains(cofacet.index)) {
+            pivot = cofacet;
+            emergent = true;
+            break;
+          }
+          may_be_emergent = false;
+        }
+        unreduced.push_back(cofacet);
+      }
+    }
+    // Most columns end at an emergent pair; the others get their heap built in linear time.
+    if (!emergent) coboundary.Assign(unreduced);
+    if (emergent) {
+      ++num_emergent;
+    } else {
+      pivot = coboundary.Pivot();
+      for (;;) {
+        if (pivot.index == -1) break;
+        int64_t other = pivots.Find(pivot.index);
+        if (other == -1) break;
+        // Column j += column `other`: add σ_other and its reduction column, and their coboundaries.
+        added.push_back(columns[other]);
+        PushCoboundary<Cofacets>(rips, columns[other], dim, coboundary);
+        for (int64_t e = reduction.begin[other]; e < reduction.begin[other + 1]; ++e) {
+          added.push_back(reduction.entries[e]);
+          PushCoboundary<Cofacets>(rips, reduction.entries[e], dim, coboundary);
+        }
+        pivot = coboundary.Pivot();
+      }
+    }
+
+    if (pivot.index == -1) {
+      bars.push_back({sigma.diameter, kInfinity});  // an essential class
+    } else {
+      if (pivot.diameter > sigma.diameter) bars.push_back({sigma.diameter, pivot.diameter});
+      pivots.Insert(pivot.index, static_cast<int64_t>(j));
+    }
+
+    // Store column j of V modulo 2: simplices added an odd number of times.
+    std::sort(added.begin(), added.end(),
+              [](const DiameterIndex& a, const DiameterIndex& b) { return a.index < b.index; });
+    for (size_t a = 0; a < added.size();) {
+      size_t b = a;
+      while (b < added.size() && added[b].index == added[a].index) ++b;
+      if ((b - a) % 2 == 1) reduction.entries.push_back(added[a]);
+      a = b;
+    }
+    reduction.begin.push_back(static_cast<int64_t>(reduction.entries.size()));
+  }
+}
+
+/// Union–find with path halving and union by size.
+class UnionFind {
+ public:
+  explicit UnionFind(Vertex n) : parent_(n), size_(n, 1) {
+    std::iota(parent_.begin(), parent_.end(), Vertex{0});
+  }
+  Vertex Find(Vertex v) {
+    while (parent_[v] != v) {
+      parent_[v] = parent_[parent_[v]];
+      v = parent_[v];
+    }
+    return v;
+  }
+  void Link(Vertex a, Vertex b) {
+    if (size_[a] < size_[b]) std::swap(a, b);
+    parent_[b] = a;
+    size_[a] += size_[b];
+  }
+
+ private:
+  std::vector<Vertex> parent_;
+  std::vector<Vertex> size_;
+};
+
+Status Validate(const DistanceMatrixView& d, const PersistenceOptions& options) {
+  if (options.max_dim < 0 || options.max_dim > 2) {
+    return InvalidArgumentError("max_dim must be 0, 1 or 2, got {}", options.max_dim);
+  }
+  if (std::isnan(options.threshold)) return InvalidArgumentError("threshold is NaN");
+  if (options.max_points < 0 || options.max_points > kMaxPointsLimit) {
+    return InvalidArgumentError("max_points must be in [0, {}], got {}", kMaxPointsLimit,
+                                options.max_points);
+  }
+  if (d.rows != d.cols || d.rows < 0) {
+    return InvalidArgumentError("distance matrix must be square, got {}x{}", d.rows, d.cols);
+  }
+  const int64_t n = d.rows;
+  if (n > options.max_points) {
+    return ResourceExhaustedError("distance matrix has {} points, more than the limit of {}", n,
+                                  options.max_points);
+  }
+  if (options.max_dim >= 2 && n > kMaxPointsForDim2) {
+    return ResourceExhaustedError(
+        "max_dim 2 on {} points: H2 is limited to {} points (all triangles are columns)", n,
+        kMaxPointsForDim2);
+  }
+  if (n > 0 && d.data == nullptr) return InvalidArgumentError("distance matrix has no data");
+  if (d.layout == DistanceMatrixView::Layout::kFull && n > 0 && d.row_stride != 0 &&
+      d.row_stride < n) {
+    return InvalidArgumentError("row stride {} is less than the {} columns", d.row_stride, n);
+  }
+  // Every entry is checked for finiteness; the lower triangle (the entries used) for sign.
+  int64_t num_nan = 0, num_inf = 0, num_negative = 0;
+  int64_t first_i = -1, first_j = -1;
+  auto check = [&](Value v, int64_t i, int64_t j, bool used) {
+    bool bad = false;
+    if (std::isnan(v)) {
+      ++num_nan;
+      bad = true;
+    } else if (std::isinf(v)) {
+      ++num_inf;
+      bad = true;
+    } else if (used && v < 0) {
+      ++num_negative;
+      bad = true;
+    }
+    if (bad && first_i < 0) {
+      first_i = i;
+      first_j = j;
+    }
+  };
+  if (d.layout == DistanceMatrixView::Layout::kFull) {
+    const int64_t stride = d.row_stride == 0 ? n : d.row_stride;
+    for (int64_t i = 0; i < n; ++i) {
+      for (int64_t j = 0; j < n; ++j) check(d.data[i * stride + j], i, j, j < i);
+    }
+  } else {
+    for (int64_t i = 1, k = 0; i < n; ++i) {
+      for (int64_t j = 0; j < i; ++j) check(d.data[k++], i, j, true);
+    }
+  }
+  if (num_nan + num_inf + num_negative > 0) {
+    return InvalidArgumentError(
+        "distance matrix {}x{} has {} NaN, {} infinite and {} negative entries (first at row "
+        "{}, column {})",
+        n, n, num_nan, num_inf, num_negative, first_i, first_j);
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
+StatusOr<PersistenceResult> ComputePersistence(const DistanceMatrixView& distances,
+                                               const PersistenceOptions& options) {
+  RETURN_IF_ERROR(Validate(distances, options));
+  const Vertex n = distances.rows;
+
+  PersistenceResult result;
+  result.num_points = n;
+  result.max_dim = options.max_dim;
+  result.threshold = options.threshold;
+  result.barcodes.resize(options.max_dim + 1);
+  result.num_columns.assign(options.max_dim + 1, 0);
+  result.num_emergent_pairs.assign(options.max_dim + 1, 0);
+
+  // Compressed lower-triangular copy.
+  std::vector<Value> lower(static_cast<size_t>(n * (n - 1) / 2));
+  if (distances.layout == DistanceMatrixView::Layout::kFull) {
+    const int64_t stride = distances.row_stride == 0 ? n : distances.row_stride;
+    for (Vertex i = 1, k = 0; i < n; ++i) {
+      for (Vertex j = 0; j < i; ++j) lower[k++] = distances.data[i * stride + j];
+    }
+  } else if (!lower.empty()) {
+    std::copy(distances.data, distances.data + lower.size(), lower.begin());
+  }
+  // −0 becomes +0 (x + 0 = x otherwise), so that a diameter's bits order like its value.
+  for (Value& v : lower) v += 0.0f;
+
+  // Enclosing radius: min over i of the largest distance from i (d(i, i) = 0 included).
+  Value enclosing_radius = n == 0 ? 0 : kInfinity;
+  {
+    std::vector<Value> eccentricity(n, 0);
+    for (Vertex i = 1, k = 0; i < n; ++i) {
+      for (Vertex j = 0; j < i; ++j, ++k) {
+        eccentricity[i] = std::max(eccentricity[i], lower[k]);
+        eccentricity[j] = std::max(eccentricity[j], lower[k]);
+      }
+    }
+    for (Value e : eccentricity) enclosing_radius = std::min(enclosing_radius, e);
+  }
+  result.enclosing_radius = enclosing_radius;
+  const Value threshold = std::min(options.threshold, enclosing_radius);
+  result.threshold_used = threshold;
+  if (n == 0) return result;
+
+  const int top_dim = static_cast<int>(std::min<int64_t>(options.max_dim, n - 2));
+  RipsFiltration rips(std::move(lower), n, threshold, std::max(top_dim, 0));
+
+  // H0: Kruskal on the edges in filtration order. Edge {i > j} has index C(i, 2) + j, which is
+  // its offset in the compressed matrix.
+  // Sorted as one 64-bit key each (diameter bits, then the inverted index: the filtration order;
+  // n ≤ kMaxPointsLimit keeps every edge index below 2³²), with the vertices alongside.
+  std::vector<Edge> edges;
+  for (Vertex i = 1, k = 0; i < n; ++i) {
+    for (Vertex j = 0; j < i; ++j, ++k) {
+      Value d = rips.DistanceBelow(i, j);
+      if (d <= threshold) {
+        edges.push_back(
+            {FiltrationKey({d, k}), static_cast<uint32_t>(i), static_cast<uint32_t>(j)});
+      }
+    }
+  }
+  result.num_edges = static_cast<int64_t>(edges.size());
+  std::sort(edges.begin(), edges.end(), [](const Edge& a, const Edge& b) { return a.key < b.key; });
+  UnionFind components(n);
+  std::vector<DiameterIndex> columns;  // H1 columns: edges that close a cycle
+  for (const Edge& edge : edges) {
+    const DiameterIndex e = FromFiltrationKey(edge.key);
+    Vertex u = components.Find(edge.i), v = components.Find(edge.j);
+    if (u != v) {
+      if (e.diameter > 0) result.barcodes[0].push_back({0, e.diameter});
+      components.Link(u, v);
+    } else if (top_dim >= 1) {
+      columns.push_back(e);
+    }
+  }
+  for (Vertex v = 0; v < n; ++v) {
+    if (components.Find(v) == v) result.barcodes[0].push_back({0, kInfinity});
+  }
+
+  // H1 (and H2): cohomology in reduction order (reverse filtration order), with clearing.
+  std::reverse(columns.begin(), columns.end());
+  for (int dim = 1; dim <= top_dim; ++dim) {
+    PivotMap pivots(columns.size());
+    result.num_columns[dim] = static_cast<int64_t>(columns.size());
+    std::vector<PersistenceInterval>& bars = result.barcodes[dim];
+    int64_t& emergent = result.num_emergent_pairs[dim];
+    const bool packed = FitsPackedKey(rips, dim);
+    if (dim == 1 && packed) {
+      ReduceCoboundaryMatrix<EdgeCofacetEnumerator, PackedWorkingCoboundary>(
+          rips, columns, dim, pivots, bars, emergent);
+    } else if (dim == 1) {
+      ReduceCoboundaryMatrix<EdgeCofacetEnumerator, WorkingCoboundary>(rips, columns, dim, pivots,
+                                                                       bars, emergent);
+    } else if (packed) {
+      ReduceCoboundaryMatrix<CofacetEnumerator, PackedWorkingCoboundary>(rips, columns, dim, pivots,
+                                                                         bars, emergent);
+    } else {
+      ReduceCoboundaryMatrix<CofacetEnumerator, WorkingCoboundary>(rips, columns, dim, pivots, bars,
+                                                                   emergent);
+    }
+    if (dim == top_dim) break;
+    // Next columns: all triangles within the threshold that are not H1 deaths (clearing). Each is
+    // a cofacet of its edge {v2 > v1} by a vertex below v1.
+    std::vector<DiameterIndex> next;
+    const BinomialTable& binomial = rips.binomial();
+    for (const Edge& edge : edges) {
+      const DiameterIndex e = FromFiltrationKey(edge.key);
+      const Vertex a = edge.i, b = edge.j;
+      const SimplexIndex above = binomial(a, 3) + binomial(b, 2);
+      for (Vertex w = b - 1; w >= 0; --w) {
+        Value diameter = std::max({e.diameter, rips.Distance(a, w), rips.Distance(b, w)});
+        if (diameter > threshold) continue;
+        SimplexIndex index = above + w;
+        if (!pivots.Contains(index)) next.push_back({diameter, index});
+      }
+    }
+    // Reduction order: later in the filtration first.
+    std::sort(next.begin(), next.end(), [](const DiameterIndex& a, const DiameterIndex& b) {
+      return LaterInFiltration(a, b);
+    });
+    columns = std::move(next);
+  }
+  return result;
+}
+
+}  // namespace sinkscope::analyzers::topology
