@@ -30,14 +30,9 @@ class WordLevelModel : public Model {
   }
 
   std::optional<int32_t> TokenToId(std::string_view token) const override {
-    auto it = vocab_.token_to_id.find(std::string(token));
-    if (it == vocab_.token_to_id.end()) return std::nullopt;
-    return it->second;
+    return vocab_.Find(token);
   }
-  std::optional<std::string> IdToToken(int32_t id) const override {
-    if (id < 0 || static_cast<size_t>(id) >= vocab_.id_to_token.size()) return std::nullopt;
-    return vocab_.id_to_token[static_cast<size_t>(id)];
-  }
+  std::optional<std::string> IdToToken(int32_t id) const override { return vocab_.Token(id); }
   size_t VocabSize() const override { return vocab_.token_to_id.size(); }
 
  private:
