@@ -175,21 +175,24 @@ class BpeModel : public Model {
       prev[i] = static_cast<int64_t>(i) - 1;
       next[i] = i + 1 < n ? static_cast<int64_t>(i + 1) : -1;
     }
-    struct Entry {
+    struct Entry {  // 12 bytes: the heap holds up to one entry per symbol
       uint32_t rank;
-      size_t pos;
+      uint32_t pos;
       int32_t new_id;
       bool operator<(const Entry& o) const {  // max-heap: smallest rank, then smallest pos
         if (rank != o.rank) return rank > o.rank;
         return pos > o.pos;
       }
     };
-    std::priority_queue<Entry> queue;
+    std::vector<Entry> initial;
+    initial.reserve(n);
     for (size_t i = 0; i + 1 < n; ++i) {
       if (const Merge* m = merges_.Find(PairKey(symbols[i].id, symbols[i + 1].id))) {
-        queue.push({m->rank, i, m->new_id});
+        initial.push_back({m->rank, static_cast<uint32_t>(i), m->new_id});
       }
     }
+    // Heapify once (O(n)) rather than n pushes.
+    std::priority_queue<Entry> queue(std::less<Entry>(), std::move(initial));
     while (!queue.empty()) {
       const Entry top = queue.top();
       queue.pop();
@@ -208,7 +211,7 @@ class BpeModel : public Model {
       if (prev[top.pos] >= 0) {
         const auto p = static_cast<size_t>(prev[top.pos]);
         if (const Merge* m = merges_.Find(PairKey(symbols[p].id, cur.id))) {
-          queue.push({m->rank, p, m->new_id});
+          queue.push({m->rank, static_cast<uint32_t>(p), m->new_id});
         }
       }
       if (next[top.pos] >= 0) {
