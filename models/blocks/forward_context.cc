@@ -59,11 +59,9 @@ ForwardContext::ForwardContext(const Batch& batch, const ForwardOptions& options
   position_ids_ = PositionsFromMask(batch.attention_mask);
   int64_t real_tokens = 0;
   for (int64_t n : batch.lengths) real_tokens += n;
-  if (real_tokens != batch.input_ids.numel()) {  // padding: pack the real tokens
-    token_index_ = batch.attention_mask.reshape({-1}).nonzero().squeeze(1);  // [N]
-  }
-
   const bool padded = real_tokens != batch.input_ids.numel();
+  if (padded) token_index_ = batch.attention_mask.reshape({-1}).nonzero().squeeze(1);  // [N]
+
   if (padded || info.causal) {
     at::Tensor key_ok = batch.attention_mask.to(at::kBool).unsqueeze(1).unsqueeze(1);  // [B,1,1,S]
     at::Tensor allowed;
