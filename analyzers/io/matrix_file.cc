@@ -175,7 +175,7 @@ StatusOr<Matrix> ParseNpy(std::string_view bytes, std::string_view name,
   if (fortran != "False") {
     return InvalidArgumentError("{}: Fortran-order arrays are not supported (save C order)", name);
   }
-  // shape "(r, c)": exactly two non-negative integers.
+  // shape "(r, c)" or "(d, r, c)": two or three non-negative integers.
   std::vector<int64_t> dims;
   size_t pos = 1;
   while (pos < shape.size()) {
@@ -192,21 +192,25 @@ StatusOr<Matrix> ParseNpy(std::string_view bytes, std::string_view name,
     pos = static_cast<size_t>(ptr - shape.data());
     if (dims.size() > 8) break;
   }
-  if (dims.size() != 2) {
-    return InvalidArgumentError("{}: a 2-D array is required, shape is {}", name, shape);
+  if (dims.size() != 2 && dims.size() != 3) {
+    return InvalidArgumentError(
+        "{}: a 2-D array (or a 3-D stack of matrices) is required, shape is {}", name, shape);
   }
-  if (dims[0] > limits.max_rows || dims[1] > limits.max_rows ||
-      dims[0] * dims[1] > limits.max_elements) {
-    return ResourceExhaustedError("{}: a {}x{} array exceeds the limits", name, dims[0], dims[1]);
+  const int64_t depth = dims.size() == 3 ? dims[0] : 1;
+  const int64_t rows = dims[dims.size() - 2];
+  const int64_t cols = dims[dims.size() - 1];
+  if (depth > limits.max_rows || rows > limits.max_rows || cols > limits.max_rows ||
+      rows * cols > limits.max_elements || depth * rows * cols > limits.max_elements) {
+    return ResourceExhaustedError("{}: an array of shape {} exceeds the limits", name, shape);
   }
-  const uint64_t count = static_cast<uint64_t>(dims[0] * dims[1]);
+  const uint64_t count = static_cast<uint64_t>(depth * rows * cols);
   const size_t data_start = header_start + header_len;
   const uint64_t available = bytes.size() - data_start;
   if (available != count * itemsize) {
     return DataLossError("{}: .npy payload has {} bytes, shape {} of {}-byte values needs {}", name,
                          available, shape, itemsize, count * itemsize);
   }
-  Matrix m{dims[0], dims[1], std::vector<float>(count)};
+  Matrix m{rows, cols, std::vector<float>(count), depth};
   const char* data = bytes.data() + data_start;
   if (itemsize == 4) {
     std::memcpy(m.values.data(), data, count * 4);

@@ -23,7 +23,8 @@ enum class MatrixFormat {
   kDistance,
   /// A rectangular CSV of numbers (commas and/or whitespace), one row per line.
   kCsv,
-  /// NumPy .npy, format versions 1–3, dtype float32 or float64 little-endian, 2-D, C order.
+  /// NumPy .npy, format versions 1–3, dtype float32 or float64 little-endian, C order; 2-D, or
+  /// 3-D for a stack of matrices (e.g. one layer's heads, [H, n, n]).
   kNpy,
 };
 
@@ -36,11 +37,13 @@ struct MatrixFileLimits {
   int64_t max_elements = int64_t{1} << 28;    ///< rows × cols
 };
 
-/// A dense row-major float32 matrix ([rows, cols]). float64 input is rounded to float32.
+/// A dense row-major float32 matrix ([rows, cols]), or a stack of `depth` of them ([depth, rows,
+/// cols]; only .npy files hold more than one). float64 input is rounded to float32.
 struct Matrix {
   int64_t rows = 0;
   int64_t cols = 0;
   std::vector<float> values;
+  int64_t depth = 1;
 };
 
 /// Reads one matrix. Errors: NotFound (cannot open), ResourceExhausted (over a limit),

@@ -106,7 +106,7 @@ TEST(MatrixFileTest, CorruptionTable) {
       {"fortran.npy", Npy("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 2), }", f4_2x2),
        MatrixFormat::kNpy, StatusCode::kInvalidArgument, "Fortran-order"},
       {"rank.npy", Npy("{'descr': '<f4', 'fortran_order': False, 'shape': (4,), }", f4_2x2),
-       MatrixFormat::kNpy, StatusCode::kInvalidArgument, "a 2-D array is required"},
+       MatrixFormat::kNpy, StatusCode::kInvalidArgument, "a 2-D array (or a 3-D stack"},
       {"short.npy",
        Npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), }", f4_2x2.substr(0, 15)),
        MatrixFormat::kNpy, StatusCode::kDataLoss, "payload has 15 bytes"},

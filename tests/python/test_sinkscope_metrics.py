@@ -195,7 +195,7 @@ def test_ph_errors(tmp_path, metrics):
 
     cube = tmp_path / "cube.npy"
     np.save(cube, np.zeros((2, 2, 2), np.float32))
-    assert "2-D array is required" in run_error(metrics, [cube])
+    assert "holds a stack of 2 matrices" in run_error(metrics, [cube])
 
     fortran = tmp_path / "fortran.npy"
     np.save(fortran, np.asfortranarray(np.arange(6, dtype=np.float32).reshape(2, 3)))

@@ -1,0 +1,88 @@
+#include "analyzers/cli/cli_common.h"
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+namespace sinkscope::cli {
+
+using analyzers::io::MatrixFormat;
+
+StatusOr<MatrixFormat> ResolveFormat(const std::string& file, const std::string& format_name) {
+  if (!format_name.empty()) return analyzers::io::ParseMatrixFormat(format_name);
+  auto ends_with = [&](std::string_view suffix) {
+    return file.size() >= suffix.size() &&
+           file.compare(file.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  if (ends_with(".npy")) return MatrixFormat::kNpy;
+  if (ends_with(".csv")) return MatrixFormat::kCsv;
+  if (ends_with(".ldm") || ends_with(".lower_distance_matrix")) {
+    return MatrixFormat::kLowerDistance;
+  }
+  return MatrixFormat::kDistance;
+}
+
+StatusOr<at::Tensor> ReadAttentionFile(const std::string& file, const std::string& format_name) {
+  ASSIGN_OR_RETURN(MatrixFormat format, ResolveFormat(file, format_name));
+  ASSIGN_OR_RETURN(analyzers::io::Matrix m, analyzers::io::ReadMatrixFile(file, format));
+  if (m.rows != m.cols) {
+    return InvalidArgumentError("{}: an attention matrix must be square, got {}x{}", file, m.rows,
+                                m.cols);
+  }
+  at::Tensor t = at::from_blob(m.values.data(), {m.depth, m.rows, m.cols}, at::kFloat).clone();
+  return m.depth == 1 ? t.squeeze(0) : t;
+}
+
+StatusOr<nlohmann::json> ParseOptionsJson(const std::string& text) {
+  if (text.empty()) return nlohmann::json::object();
+  std::string body = text;
+  std::string source = "--options";
+  if (text[0] == '@') {
+    std::ifstream in(text.substr(1), std::ios::binary);
+    if (!in) return NotFoundError("--options: cannot open '{}'", text.substr(1));
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    body = ss.str();
+    source = text.substr(1);
+  }
+  nlohmann::json parsed = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (parsed.is_discarded()) return InvalidArgumentError("{}: not valid JSON", source);
+  if (!parsed.is_object()) {
+    return InvalidArgumentError("{}: options must be a JSON object, got {}", source,
+                                parsed.type_name());
+  }
+  return parsed;
+}
+
+Status CheckOptionKeys(const nlohmann::json& options, const std::vector<std::string>& known) {
+  for (const auto& [key, value] : options.items()) {
+    bool found = false;
+    for (const auto& k : known) found = found || k == key;
+    if (!found) {
+      std::string list;
+      for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+      return InvalidArgumentError("unknown option '{}' (known: {})", key, list);
+    }
+  }
+  return OkStatus();
+}
+
+nlohmann::json JsonNumber(double value) {
+  if (std::isnan(value)) return nullptr;
+  if (std::isinf(value)) return value > 0 ? "inf" : "-inf";
+  return value;
+}
+
+void PrintJson(const nlohmann::json& value) {
+  std::string text = value.dump();
+  std::fputs(text.c_str(), stdout);
+  std::fputc('\n', stdout);
+}
+
+void Fail(const std::string& command, const Status& status) {
+  std::fprintf(stderr, "sinkscope-metrics %s: %s\n", command.c_str(), status.ToString().c_str());
+  throw CLI::RuntimeError(1);
+}
+
+}  // namespace sinkscope::cli

@@ -1,0 +1,13 @@
+// The subcommands of sinkscope-metrics, one file each (ph_command.cc, …). Each Add*Command
+// registers its CLI11 subcommand with a callback that prints JSON on stdout, or reports the error
+// on stderr and exits with status 1 (cli::Fail).
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace sinkscope::cli {
+
+/// `ph`: persistent homology of a distance matrix; the ripser-comparable contract of issue 4.
+void AddPhCommand(CLI::App& app);
+
+}  // namespace sinkscope::cli

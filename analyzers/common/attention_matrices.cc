@@ -1,0 +1,140 @@
+#include "analyzers/common/attention_matrices.h"
+
+#include "core/torch_call.h"
+
+namespace sinkscope::analyzers {
+
+std::string_view ModeName(Mode mode) {
+  return mode == Mode::kPaper ? "paper" : "corrected";
+}
+
+StatusOr<Mode> ParseMode(std::string_view name) {
+  if (name == "corrected") return Mode::kCorrected;
+  if (name == "paper") return Mode::kPaper;
+  return InvalidArgumentError("unknown mode '{}' (corrected or paper)", name);
+}
+
+std::string_view HeadSelectionName(HeadSelection selection) {
+  switch (selection) {
+    case HeadSelection::kHeadMean:
+      return "mean";
+    case HeadSelection::kPerHead:
+      return "heads";
+    case HeadSelection::kPerHeadAndMean:
+      return "heads+mean";
+  }
+  return "mean";
+}
+
+StatusOr<HeadSelection> ParseHeadSelection(std::string_view name) {
+  if (name == "mean") return HeadSelection::kHeadMean;
+  if (name == "heads") return HeadSelection::kPerHead;
+  if (name == "heads+mean") return HeadSelection::kPerHeadAndMean;
+  return InvalidArgumentError("unknown head selection '{}' (mean, heads or heads+mean)", name);
+}
+
+Status ValidateAttention(const at::Tensor& attention, std::string_view what) {
+  if (!attention.defined()) return InvalidArgumentError("{} is missing", what);
+  if (!at::isFloatingType(attention.scalar_type())) {
+    return InvalidArgumentError("{} must be floating point, got {}", what,
+                                c10::toString(attention.scalar_type()));
+  }
+  const int64_t dim = attention.dim();
+  if (dim != 2 && dim != 3) {
+    return InvalidArgumentError("{} must be [n, n] or [heads, n, n], got shape {}", what,
+                                c10::str(attention.sizes()));
+  }
+  const int64_t n = attention.size(-1);
+  if (attention.size(-2) != n) {
+    return InvalidArgumentError("{} must be square, got shape {}", what,
+                                c10::str(attention.sizes()));
+  }
+  if (n < 1 || (dim == 3 && attention.size(0) < 1)) {
+    return InvalidArgumentError("{} is empty (shape {})", what, c10::str(attention.sizes()));
+  }
+  return OkStatus();
+}
+
+StatusOr<MatrixBatch> SelectMatrices(const at::Tensor& attention, HeadSelection selection,
+                                     at::ScalarType dtype) {
+  RETURN_IF_ERROR(ValidateAttention(attention));
+  return TorchCall("selecting attention matrices", [&]() -> MatrixBatch {
+    at::Tensor heads = attention.dim() == 2 ? attention.unsqueeze(0) : attention;
+    heads = heads.to(dtype).contiguous();
+    const int num_heads = static_cast<int>(heads.size(0));
+    MatrixBatch batch;
+    std::vector<at::Tensor> parts;
+    if (selection != HeadSelection::kHeadMean) {
+      parts.push_back(heads);
+      for (int h = 0; h < num_heads; ++h) batch.heads.push_back(h);
+    }
+    if (selection != HeadSelection::kPerHead) {
+      parts.push_back(heads.mean(0, /*keepdim=*/true));
+      batch.heads.push_back(kHeadMean);
+    }
+    batch.matrices = parts.size() == 1 ? parts[0] : at::cat(parts, 0);
+    batch.matrices = batch.matrices.contiguous();
+    return batch;
+  });
+}
+
+std::vector<InputHealth> CheckFinite(const at::Tensor& matrices) {
+  const int64_t k = matrices.size(0);
+  at::Tensor flat = matrices.reshape({k, -1});
+  at::Tensor nan = flat.isnan().sum(1).cpu();
+  at::Tensor pos = flat.isinf().logical_and(flat.gt(0)).sum(1).cpu();
+  at::Tensor neg = flat.isinf().logical_and(flat.lt(0)).sum(1).cpu();
+  std::vector<InputHealth> out(static_cast<size_t>(k));
+  for (int64_t i = 0; i < k; ++i) {
+    out[i].num_nan = nan[i].item<int64_t>();
+    out[i].num_posinf = pos[i].item<int64_t>();
+    out[i].num_neginf = neg[i].item<int64_t>();
+  }
+  return out;
+}
+
+std::string_view SinkRuleName(SinkRule rule) {
+  return rule == SinkRule::kFirstToken ? "first" : "max-column";
+}
+
+StatusOr<SinkRule> ParseSinkRule(std::string_view name) {
+  if (name == "first") return SinkRule::kFirstToken;
+  if (name == "max-column") return SinkRule::kMaxColumnMass;
+  return InvalidArgumentError("unknown sink rule '{}' (first or max-column)", name);
+}
+
+int64_t SinkIndex(const at::Tensor& matrix, SinkRule rule) {
+  if (rule == SinkRule::kFirstToken) return 0;
+  // The tie rule (lowest index) is spelled out rather than left to at::argmax.
+  at::Tensor mass = matrix.sum(0).to(at::kDouble).cpu().contiguous();
+  const double* m = mass.data_ptr<double>();
+  int64_t best = 0;
+  for (int64_t j = 1; j < mass.size(0); ++j) {
+    if (m[j] > m[best]) best = j;
+  }
+  return best;
+}
+
+StatusOr<at::Tensor> RemoveToken(const at::Tensor& matrix, int64_t index) {
+  if (matrix.dim() != 2 || matrix.size(0) != matrix.size(1)) {
+    return InvalidArgumentError("RemoveToken needs one square matrix, got shape {}",
+                                c10::str(matrix.sizes()));
+  }
+  const int64_t n = matrix.size(0);
+  if (n < 2) return InvalidArgumentError("cannot remove a token from a {}x{} matrix", n, n);
+  if (index < 0 || index >= n) {
+    return InvalidArgumentError("token index {} is out of range for n = {}", index, n);
+  }
+  return TorchCall("removing a token", [&] {
+    at::Tensor keep =
+        at::cat({at::arange(0, index, at::kLong), at::arange(index + 1, n, at::kLong)})
+            .to(matrix.device());
+    at::Tensor reduced = matrix.index_select(0, keep).index_select(1, keep);
+    at::Tensor sums = reduced.sum(1, /*keepdim=*/true);
+    // Rows with no mass left stay zero instead of becoming 0/0.
+    at::Tensor safe = at::where(sums.gt(0), sums, at::ones_like(sums));
+    return (reduced / safe).contiguous();
+  });
+}
+
+}  // namespace sinkscope::analyzers
