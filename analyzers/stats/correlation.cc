@@ -1,0 +1,121 @@
+#include "analyzers/stats/correlation.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "analyzers/stats/descriptive.h"
+#include "analyzers/stats/distributions.h"
+
+namespace sinkscope::analyzers::stats {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+Status CheckPairs(std::span<const double> x, std::span<const double> y) {
+  if (x.size() != y.size()) {
+    return InvalidArgumentError("paired samples differ in length: {} and {}", x.size(), y.size());
+  }
+  if (x.size() < 2) return InvalidArgumentError("a correlation needs ≥ 2 pairs, got {}", x.size());
+  return OkStatus();
+}
+
+int64_t CountNaN(std::span<const double> x, std::span<const double> y) {
+  int64_t count = 0;
+  for (size_t i = 0; i < x.size(); ++i) count += std::isnan(x[i]) || std::isnan(y[i]);
+  return count;
+}
+
+/// r of two samples known to be finite: the normalized inner product of the centred samples
+/// (scipy normalizes each centred vector by its norm before the dot product).
+Correlation PearsonR(std::span<const double> x, std::span<const double> y) {
+  Correlation c;
+  c.n = static_cast<int64_t>(x.size());
+  const double mx = Mean(x);
+  const double my = Mean(y);
+  double nx = 0, ny = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    nx += (x[i] - mx) * (x[i] - mx);
+    ny += (y[i] - my) * (y[i] - my);
+  }
+  nx = std::sqrt(nx);
+  ny = std::sqrt(ny);
+  if (nx == 0 || ny == 0) {
+    c.constant_input = true;
+    c.r = c.p_value = kNaN;
+    return c;
+  }
+  double dot = 0;
+  for (size_t i = 0; i < x.size(); ++i) dot += ((x[i] - mx) / nx) * ((y[i] - my) / ny);
+  c.r = std::clamp(dot, -1.0, 1.0);
+  return c;
+}
+
+}  // namespace
+
+StatusOr<Correlation> Pearson(std::span<const double> x, std::span<const double> y) {
+  RETURN_IF_ERROR(CheckPairs(x, y));
+  const int64_t nan = CountNaN(x, y);
+  if (nan > 0) {
+    Correlation c;
+    c.n = static_cast<int64_t>(x.size());
+    c.num_nan = nan;
+    c.r = c.p_value = kNaN;
+    return c;
+  }
+  Correlation c = PearsonR(x, y);
+  if (c.constant_input) return c;
+  if (c.n == 2) {
+    c.p_value = 1.0;  // two points always lie on a line
+    return c;
+  }
+  // Under H0, (r + 1)/2 ~ Beta(n/2 − 1, n/2 − 1): P(|R| ≥ |r|) = 2·I_{(1−|r|)/2}(ab, ab).
+  const double ab = 0.5 * static_cast<double>(c.n) - 1.0;
+  c.p_value = std::min(1.0, 2.0 * RegularizedIncompleteBeta(ab, ab, 0.5 * (1.0 - std::fabs(c.r))));
+  return c;
+}
+
+StatusOr<Correlation> Spearman(std::span<const double> x, std::span<const double> y) {
+  RETURN_IF_ERROR(CheckPairs(x, y));
+  const int64_t nan = CountNaN(x, y);
+  if (nan > 0) {
+    Correlation c;
+    c.n = static_cast<int64_t>(x.size());
+    c.num_nan = nan;
+    c.r = c.p_value = kNaN;
+    return c;
+  }
+  const std::vector<double> rx = AverageRanks(x);
+  const std::vector<double> ry = AverageRanks(y);
+  Correlation c = PearsonR(rx, ry);
+  if (c.constant_input) return c;
+  const double df = static_cast<double>(c.n) - 2.0;
+  if (df <= 0) {
+    c.p_value = kNaN;  // scipy: t with 0 degrees of freedom
+    return c;
+  }
+  const double t = c.r * std::sqrt(df / ((c.r + 1.0) * (1.0 - c.r)));
+  c.p_value = StudentTTwoSided(t, df);
+  return c;
+}
+
+StatusOr<double> FisherZMean(std::span<const double> r, std::span<const double> weights) {
+  if (r.empty()) return InvalidArgumentError("Fisher-z average of an empty list");
+  if (!weights.empty() && weights.size() != r.size()) {
+    return InvalidArgumentError("{} weights for {} correlations", weights.size(), r.size());
+  }
+  double sum = 0, total = 0;
+  for (size_t i = 0; i < r.size(); ++i) {
+    if (!(std::fabs(r[i]) <= 1.0)) {
+      return InvalidArgumentError("correlation {} at index {} is not in [−1, 1]", r[i], i);
+    }
+    const double w = weights.empty() ? 1.0 : weights[i];
+    if (!(w > 0)) return InvalidArgumentError("weight {} at index {} is not > 0", w, i);
+    sum += w * std::atanh(r[i]);
+    total += w;
+  }
+  return std::tanh(sum / total);
+}
+
+}  // namespace sinkscope::analyzers::stats

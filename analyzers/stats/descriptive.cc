@@ -1,0 +1,95 @@
+#include "analyzers/stats/descriptive.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+namespace sinkscope::analyzers::stats {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+bool HasNaN(std::span<const double> values) {
+  return std::any_of(values.begin(), values.end(), [](double v) { return std::isnan(v); });
+}
+
+}  // namespace
+
+double Mean(std::span<const double> values) {
+  if (values.empty()) return kNaN;
+  double sum = 0;
+  for (double v : values) sum += v;
+  return sum / static_cast<double>(values.size());
+}
+
+double Variance(std::span<const double> values, int ddof) {
+  const auto m = static_cast<int64_t>(values.size());
+  if (m <= ddof) return kNaN;
+  const double mean = Mean(values);
+  double ss = 0;
+  for (double v : values) ss += (v - mean) * (v - mean);
+  return ss / static_cast<double>(m - ddof);
+}
+
+double Quantile(std::span<const double> values, double q) {
+  if (values.empty() || HasNaN(values) || !(q >= 0 && q <= 1)) return kNaN;
+  std::vector<double> sorted(values.begin(), values.end());
+  std::sort(sorted.begin(), sorted.end());
+  const double pos = q * static_cast<double>(sorted.size() - 1);
+  const auto lo = static_cast<size_t>(std::floor(pos));
+  const size_t hi = std::min(lo + 1, sorted.size() - 1);
+  const double frac = pos - static_cast<double>(lo);
+  // numpy's lerp: a + (b − a)·t, with the symmetric form for t ≥ 0.5 so that t = 1 gives b.
+  const double a = sorted[lo];
+  const double b = sorted[hi];
+  if (frac == 0) return a;
+  return frac >= 0.5 ? b - (b - a) * (1 - frac) : a + (b - a) * frac;
+}
+
+std::vector<double> AverageRanks(std::span<const double> values) {
+  const size_t m = values.size();
+  std::vector<size_t> order(m);
+  std::iota(order.begin(), order.end(), size_t{0});
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return values[a] < values[b]; });
+  std::vector<double> ranks(m);
+  size_t i = 0;
+  while (i < m) {
+    size_t j = i;
+    while (j + 1 < m && values[order[j + 1]] == values[order[i]]) ++j;
+    // Positions i..j (0-based) share the ranks i+1..j+1: their mean is (i + j)/2 + 1.
+    const double rank = 0.5 * static_cast<double>(i + j) + 1.0;
+    for (size_t k = i; k <= j; ++k) ranks[order[k]] = rank;
+    i = j + 1;
+  }
+  return ranks;
+}
+
+StatusOr<Summary> Summarize(std::span<const double> values, int ddof) {
+  if (ddof < 0) return InvalidArgumentError("ddof must be ≥ 0, got {}", ddof);
+  if (static_cast<int64_t>(values.size()) <= ddof) {
+    return InvalidArgumentError("a summary with ddof = {} needs more than {} values, got {}", ddof,
+                                ddof, values.size());
+  }
+  Summary s;
+  s.count = static_cast<int64_t>(values.size());
+  s.ddof = ddof;
+  for (double v : values) {
+    if (std::isnan(v)) ++s.num_nan;
+    if (std::isinf(v)) ++s.num_infinite;
+  }
+  if (s.num_nan > 0) {
+    s.mean = s.std = s.min = s.max = s.median = kNaN;
+    return s;
+  }
+  s.mean = Mean(values);
+  s.std = std::sqrt(Variance(values, ddof));
+  auto [lo, hi] = std::minmax_element(values.begin(), values.end());
+  s.min = *lo;
+  s.max = *hi;
+  s.median = Quantile(values, 0.5);
+  return s;
+}
+
+}  // namespace sinkscope::analyzers::stats

@@ -1,0 +1,231 @@
+// analyzers/stats against SciPy 1.17.1 (tests/fixtures/analyzers/stats_golden.json, made by
+// make_stats_fixtures.py beside it), plus the edge cases the JSON cannot hold.
+#include <cmath>
+#include <fstream>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "analyzers/stats/correlation.h"
+#include "analyzers/stats/descriptive.h"
+#include "analyzers/stats/distributions.h"
+#include "analyzers/stats/hypothesis_tests.h"
+#include "analyzers/stats/multiple_testing.h"
+#include "tests/support/test_support.h"
+
+namespace sinkscope::analyzers::stats {
+namespace {
+
+using nlohmann::json;
+
+const json& Golden() {
+  static const json golden = [] {
+    std::ifstream in(testing::FixturesDir() / "analyzers" / "stats_golden.json");
+    return json::parse(in);
+  }();
+  return golden;
+}
+
+double Num(const json& v) {
+  if (v.is_null()) return std::numeric_limits<double>::quiet_NaN();
+  if (v.is_string()) {
+    return v.get<std::string>() == "inf" ? std::numeric_limits<double>::infinity()
+                                         : -std::numeric_limits<double>::infinity();
+  }
+  return v.get<double>();
+}
+
+std::vector<double> Vec(const json& v) {
+  return v.get<std::vector<double>>();
+}
+
+/// Relative 1e-10 plus `absolute`; NaN matches NaN, ±∞ matches itself. p-values use an absolute
+/// 1e-25: for r = 1 SciPy's r rounds to exactly 1 (p = 0) where ours may be 1 − 2⁻⁵² (p ≈ 1e-32).
+void ExpectClose(double got, const json& expected_json, const std::string& what,
+                 double absolute = 1e-300) {
+  const double expected = Num(expected_json);
+  if (std::isnan(expected)) {
+    EXPECT_TRUE(std::isnan(got)) << what << ": got " << got << ", want NaN";
+    return;
+  }
+  if (std::isinf(expected)) {
+    EXPECT_EQ(got, expected) << what;
+    return;
+  }
+  EXPECT_NEAR(got, expected, 1e-10 * std::fabs(expected) + absolute) << what;
+}
+
+TEST(StatsDistributionsTest, IncompleteBetaMatchesScipy) {
+  for (const auto& c : Golden()["betainc"]) {
+    ExpectClose(RegularizedIncompleteBeta(c["a"], c["b"], c["x"]), c["value"], c.dump());
+  }
+  EXPECT_TRUE(std::isnan(RegularizedIncompleteBeta(-1, 1, 0.5)));
+  EXPECT_TRUE(std::isnan(RegularizedIncompleteBeta(1, 1, 1.5)));
+  EXPECT_EQ(RegularizedIncompleteBeta(2, 3, 0), 0.0);
+  EXPECT_EQ(RegularizedIncompleteBeta(2, 3, 1), 1.0);
+  // I_x(1, 1) = x (the uniform distribution).
+  EXPECT_NEAR(RegularizedIncompleteBeta(1, 1, 0.37), 0.37, 1e-15);
+}
+
+TEST(StatsDistributionsTest, StudentTTwoSidedMatchesScipy) {
+  for (const auto& c : Golden()["t_two_sided"]) {
+    ExpectClose(StudentTTwoSided(c["t"], c["df"]), c["p"], c.dump());
+  }
+  // t with 1 degree of freedom is Cauchy: P(|T| > 1) = 1/2.
+  EXPECT_NEAR(StudentTTwoSided(1.0, 1.0), 0.5, 1e-15);
+  EXPECT_NEAR(StudentTSurvival(-1.0, 1.0), 0.75, 1e-15);
+  EXPECT_NEAR(NormalSurvival(1.959963984540054), 0.025, 1e-15);
+}
+
+TEST(StatsDescriptiveTest, MatchesNumpy) {
+  for (const auto& c : Golden()["descriptive"]) {
+    const std::string name = c["name"];
+    const std::vector<double> x = Vec(c["x"]);
+    auto s0 = Summarize(x, 0);
+    auto s1 = Summarize(x, 1);
+    ASSERT_TRUE(s0.ok() && s1.ok()) << name;
+    ExpectClose(s0->mean, c["mean"], name + " mean");
+    ExpectClose(s0->std, c["std0"], name + " std ddof 0");
+    ExpectClose(s1->std, c["std1"], name + " std ddof 1");
+    ExpectClose(s0->median, c["median"], name + " median");
+    for (const auto& [q, value] : c["quantiles"].items()) {
+      ExpectClose(Quantile(x, std::stod(q)), value, name + " quantile " + q);
+    }
+    EXPECT_EQ(AverageRanks(x), Vec(c["ranks"])) << name;
+  }
+}
+
+TEST(StatsDescriptiveTest, CountsNonFiniteValuesInsteadOfHidingThem) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const double inf = std::numeric_limits<double>::infinity();
+  auto s = Summarize(std::vector<double>{1.0, nan, 3.0}, 0);
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->num_nan, 1);
+  EXPECT_TRUE(std::isnan(s->mean));
+  EXPECT_TRUE(std::isnan(s->median));
+  auto t = Summarize(std::vector<double>{1.0, inf}, 0);
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(t->num_infinite, 1);
+  EXPECT_EQ(t->max, inf);
+  EXPECT_EQ(Summarize(std::vector<double>{1.0}, 1).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(Summarize({}, 0).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(StatsCorrelationTest, PearsonAndSpearmanMatchScipy) {
+  for (const auto& c : Golden()["correlation"]) {
+    const std::string name = c["name"];
+    const std::vector<double> x = Vec(c["x"]);
+    const std::vector<double> y = Vec(c["y"]);
+    auto p = Pearson(x, y);
+    auto s = Spearman(x, y);
+    ASSERT_TRUE(p.ok() && s.ok()) << name;
+    ExpectClose(p->r, c["pearson_r"], name + " pearson r");
+    ExpectClose(p->p_value, c["pearson_p"], name + " pearson p", 1e-25);
+    ExpectClose(s->r, c["spearman_r"], name + " spearman r");
+    ExpectClose(s->p_value, c["spearman_p"], name + " spearman p", 1e-25);
+  }
+}
+
+TEST(StatsCorrelationTest, ConstantOrNaNInputGivesNaNNotZero) {
+  const std::vector<double> x = {1, 2, 3, 4};
+  auto c = Pearson(x, std::vector<double>{2, 2, 2, 2});
+  ASSERT_TRUE(c.ok());
+  EXPECT_TRUE(c->constant_input);
+  EXPECT_TRUE(std::isnan(c->r) && std::isnan(c->p_value));
+  auto n = Spearman(x, std::vector<double>{1, std::numeric_limits<double>::quiet_NaN(), 3, 4});
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(n->num_nan, 1);
+  EXPECT_TRUE(std::isnan(n->r));
+  EXPECT_EQ(Pearson(x, std::vector<double>{1, 2}).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(Pearson(std::vector<double>{1}, std::vector<double>{1}).status().code(),
+            StatusCode::kInvalidArgument);
+}
+
+TEST(StatsCorrelationTest, FisherZMeanMatchesNumpy) {
+  const json& f = Golden()["fisher_z"];
+  ExpectClose(*FisherZMean(Vec(f["r"])), f["mean"], "fisher z mean");
+  ExpectClose(*FisherZMean(Vec(f["r"]), Vec(f["weights"])), f["weighted_mean"], "weighted");
+  EXPECT_EQ(*FisherZMean(std::vector<double>{1.0, 0.3}), 1.0);
+  EXPECT_EQ(FisherZMean(std::vector<double>{1.5}).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(FisherZMean({}).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(FisherZMean(std::vector<double>{0.1}, std::vector<double>{0.0}).status().code(),
+            StatusCode::kInvalidArgument);
+}
+
+TEST(StatsHypothesisTest, WelchMatchesScipyIncludingDegenerateSamples) {
+  for (const auto& c : Golden()["welch"]) {
+    const std::string name = c["name"];
+    auto r = WelchTTest(Vec(c["x"]), Vec(c["y"]));
+    ASSERT_TRUE(r.ok()) << name;
+    ExpectClose(r->statistic, c["t"], name + " t");
+    ExpectClose(r->p_value, c["p"], name + " p");
+    ExpectClose(r->df, c["df"], name + " df");
+  }
+  EXPECT_EQ(WelchTTest(std::vector<double>{1}, std::vector<double>{1, 2}).status().code(),
+            StatusCode::kInvalidArgument);
+}
+
+TEST(StatsHypothesisTest, PairedTMatchesScipy) {
+  for (const auto& c : Golden()["paired_t"]) {
+    const std::string name = c["name"];
+    auto r = PairedTTest(Vec(c["x"]), Vec(c["y"]));
+    ASSERT_TRUE(r.ok()) << name;
+    ExpectClose(r->statistic, c["t"], name + " t");
+    ExpectClose(r->p_value, c["p"], name + " p");
+    ExpectClose(r->df, c["df"], name + " df");
+  }
+}
+
+TEST(StatsHypothesisTest, WilcoxonMatchesScipyInEveryMethod) {
+  std::vector<std::string> methods;
+  for (const auto& c : Golden()["wilcoxon"]) {
+    const std::string name = c["name"];
+    auto r = WilcoxonSignedRank(Vec(c["x"]), Vec(c["y"]));
+    ASSERT_TRUE(r.ok()) << name;
+    ExpectClose(r->statistic, c["statistic"], name + " statistic");
+    ExpectClose(r->p_value, c["p"], name + " p");
+    methods.push_back(r->method);
+  }
+  // The fixture covers the exact, permutation and normal paths.
+  for (const char* m : {"wilcoxon-exact", "wilcoxon-permutation", "wilcoxon-normal"}) {
+    EXPECT_NE(std::find(methods.begin(), methods.end(), m), methods.end()) << m;
+  }
+}
+
+TEST(StatsHypothesisTest, WilcoxonWithOnlyZeroDifferencesIsNaN) {
+  const std::vector<double> x = {1, 2, 3};
+  auto r = WilcoxonSignedRank(x, x);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->num_zero_differences, 3);
+  EXPECT_TRUE(std::isnan(r->p_value));
+  EXPECT_EQ(WilcoxonSignedRank({}, {}).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(StatsMultipleTestingTest, HolmAndBenjaminiHochbergMatchReference) {
+  const json& m = Golden()["multiple"];
+  const std::vector<double> p = Vec(m["p"]);
+  auto holm = HolmAdjust(p);
+  auto bh = BenjaminiHochbergAdjust(p);
+  ASSERT_TRUE(holm.ok() && bh.ok());
+  for (size_t i = 0; i < p.size(); ++i) {
+    ExpectClose((*holm)[i], m["holm"][i], "holm " + std::to_string(i));
+    ExpectClose((*bh)[i], m["bh"][i], "bh " + std::to_string(i));
+  }
+}
+
+TEST(StatsMultipleTestingTest, NaNIsKeptAndNotCounted) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  auto holm = HolmAdjust(std::vector<double>{0.01, nan, 0.04});
+  ASSERT_TRUE(holm.ok());
+  EXPECT_DOUBLE_EQ((*holm)[0], 0.02);  // m = 2, not 3
+  EXPECT_TRUE(std::isnan((*holm)[1]));
+  EXPECT_DOUBLE_EQ((*holm)[2], 0.04);
+  EXPECT_EQ(BenjaminiHochbergAdjust(std::vector<double>{1.2}).status().code(),
+            StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace sinkscope::analyzers::stats
