@@ -19,6 +19,20 @@ double StudentTSurvival(double t, double df);
 /// Two-sided p-value P(|T| ≥ |t|) for Student's t with `df` degrees of freedom.
 double StudentTTwoSided(double t, double df);
 
+/// Regularized lower incomplete gamma P(a, x) = γ(a, x)/Γ(a), a > 0, x ≥ 0 (NaN outside). The
+/// series (A&S 6.5.29) for x < a + 1, else 1 − the continued fraction of Q (A&S 6.5.31).
+double RegularizedLowerGamma(double a, double x);
+
+/// Regularized upper incomplete gamma Q(a, x) = 1 − P(a, x), evaluated directly on the side where
+/// it is small.
+double RegularizedUpperGamma(double a, double x);
+
+/// P(X > x) for the χ² distribution with `dof` > 0 degrees of freedom: Q(dof/2, x/2).
+double ChiSquaredSurvival(double x, double dof);
+
+/// P(X ≤ x) for the χ² distribution: P(dof/2, x/2); 0 for x ≤ 0.
+double ChiSquaredCdf(double x, double dof);
+
 /// Φ(z), the standard normal CDF.
 double NormalCdf(double z);
 

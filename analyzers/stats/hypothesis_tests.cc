@@ -41,6 +41,52 @@ std::vector<double> SignedRankNull(int64_t n) {
 
 }  // namespace
 
+StatusOr<TestResult> OneSampleTTest(std::span<const double> x, double mu) {
+  if (x.size() < 2) {
+    return InvalidArgumentError("a one-sample t test needs ≥ 2 values, got {}", x.size());
+  }
+  const auto n = static_cast<int64_t>(x.size());
+  const int64_t nan = CountNaN(x);
+  if (nan > 0) return NaNResult("one-sample-t", n, nan);
+  TestResult r;
+  r.method = "one-sample-t";
+  r.n = n;
+  r.df = static_cast<double>(n - 1);
+  r.statistic = (Mean(x) - mu) / std::sqrt(Variance(x, 1) / static_cast<double>(n));
+  r.p_value = StudentTTwoSided(r.statistic, r.df);
+  return r;
+}
+
+StatusOr<TestResult> FisherCombine(std::span<const double> p_values, double epsilon,
+                                   bool paper_one_minus_cdf) {
+  double x = 0;
+  int64_t k = 0;
+  int64_t nan = 0;
+  for (size_t i = 0; i < p_values.size(); ++i) {
+    const double p = p_values[i];
+    if (std::isnan(p)) {
+      ++nan;
+      continue;
+    }
+    if (p < 0 || p > 1) {
+      return InvalidArgumentError("p-value {} at index {} is not in [0, 1]", p, i);
+    }
+    x += -2.0 * std::log(p + epsilon);
+    ++k;
+  }
+  if (k == 0) return InvalidArgumentError("Fisher's method needs ≥ 1 p-value that is not NaN");
+  TestResult r;
+  r.method = "fisher";
+  r.n = k;
+  r.num_nan = nan;
+  r.statistic = x;
+  r.df = 2.0 * static_cast<double>(k);
+  // The notebooks' `1 - chi2.cdf(X, 2K)` loses every digit below 1e-16; the survival function
+  // keeps them. A negative X (possible only through epsilon) has CDF 0.
+  r.p_value = paper_one_minus_cdf ? 1.0 - ChiSquaredCdf(x, r.df) : ChiSquaredSurvival(x, r.df);
+  return r;
+}
+
 StatusOr<TestResult> WelchTTest(std::span<const double> x, std::span<const double> y) {
   if (x.size() < 2 || y.size() < 2) {
     return InvalidArgumentError("Welch's t test needs ≥ 2 values per sample, got {} and {}",

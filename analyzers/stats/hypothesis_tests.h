@@ -31,11 +31,24 @@ struct TestResult {
   int64_t num_zero_differences = 0;  ///< Wilcoxon: pairs with x = y, dropped
 };
 
+/// One-sample t test of mean(x) = mu (scipy.stats.ttest_1samp): t = (x̄ − mu)/(s/√n), s with
+/// ddof 1, n − 1 degrees of freedom; all-equal input gives t = NaN (0/0) and p NaN, or ±∞ and p 0
+/// when the constant differs from mu. InvalidArgument for fewer than 2 values.
+StatusOr<TestResult> OneSampleTTest(std::span<const double> x, double mu = 0.0);
+
 /// Welch's unequal-variance t test. InvalidArgument if either sample has fewer than 2 values.
 StatusOr<TestResult> WelchTTest(std::span<const double> x, std::span<const double> y);
 
 /// Student's paired t test. InvalidArgument for different lengths or fewer than 2 pairs.
 StatusOr<TestResult> PairedTTest(std::span<const double> x, std::span<const double> y);
+
+/// Fisher's method for combining K independent p-values: X = −2 Σ ln(p_k + epsilon), p = P(χ²_{2K}
+/// > X). The notebooks (spec paper-infogeo-value §9) add epsilon = 1e-10 and compute 1 − CDF;
+/// `paper_one_minus_cdf` does the same, otherwise the survival function is evaluated directly
+/// (accurate for tiny p). statistic = X, df = 2K. NaN p-values are skipped and counted.
+/// InvalidArgument for no usable p-value or one outside [0, 1].
+StatusOr<TestResult> FisherCombine(std::span<const double> p_values, double epsilon = 1e-10,
+                                   bool paper_one_minus_cdf = false);
 
 /// Wilcoxon signed-rank test on the pairs (x_i, y_i). InvalidArgument for different lengths or
 /// no pairs. All differences zero → statistic 0, p NaN (scipy gives NaN too).

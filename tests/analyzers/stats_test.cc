@@ -80,6 +80,16 @@ TEST(StatsDistributionsTest, StudentTTwoSidedMatchesScipy) {
   EXPECT_NEAR(NormalSurvival(1.959963984540054), 0.025, 1e-15);
 }
 
+TEST(StatsDistributionsTest, IncompleteGammaMatchesScipy) {
+  for (const auto& c : Golden()["gamma"]) {
+    ExpectClose(RegularizedLowerGamma(c["a"], c["x"]), c["lower"], c.dump() + " lower");
+    ExpectClose(RegularizedUpperGamma(c["a"], c["x"]), c["upper"], c.dump() + " upper");
+  }
+  // χ² with 2 degrees of freedom is exponential: P(X > x) = e^{−x/2}.
+  EXPECT_NEAR(ChiSquaredSurvival(3.0, 2.0), std::exp(-1.5), 1e-15);
+  EXPECT_EQ(ChiSquaredCdf(-1.0, 4.0), 0.0);
+}
+
 TEST(StatsDescriptiveTest, MatchesNumpy) {
   for (const auto& c : Golden()["descriptive"]) {
     const std::string name = c["name"];
@@ -166,6 +176,38 @@ TEST(StatsHypothesisTest, WelchMatchesScipyIncludingDegenerateSamples) {
   }
   EXPECT_EQ(WelchTTest(std::vector<double>{1}, std::vector<double>{1, 2}).status().code(),
             StatusCode::kInvalidArgument);
+}
+
+TEST(StatsHypothesisTest, OneSampleTMatchesScipy) {
+  for (const auto& c : Golden()["one_sample_t"]) {
+    const std::string name = c["name"];
+    auto r = OneSampleTTest(Vec(c["x"]));
+    ASSERT_TRUE(r.ok()) << name;
+    ExpectClose(r->statistic, c["t"], name + " t");
+    ExpectClose(r->p_value, c["p"], name + " p");
+    ExpectClose(r->df, c["df"], name + " df");
+  }
+  EXPECT_EQ(OneSampleTTest(std::vector<double>{1.0}).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(StatsHypothesisTest, FisherMethodMatchesScipyInBothRoundings) {
+  const json& f = Golden()["fisher_method"];
+  auto r = FisherCombine(Vec(f["p"]));
+  ASSERT_TRUE(r.ok());
+  ExpectClose(r->statistic, f["statistic"], "X");
+  ExpectClose(r->df, f["df"], "df");
+  ExpectClose(r->p_value, f["p_sf"], "survival p");
+  auto paper = FisherCombine(Vec(f["p"]), 1e-10, /*paper_one_minus_cdf=*/true);
+  ASSERT_TRUE(paper.ok());
+  // 1 − CDF keeps only ~6 significant digits at p ≈ 1.8e-10: compare to that.
+  EXPECT_NEAR(paper->p_value, Num(f["p_paper"]), 1e-15);
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  auto skipped = FisherCombine(std::vector<double>{0.5, nan});
+  ASSERT_TRUE(skipped.ok());
+  EXPECT_EQ(skipped->num_nan, 1);
+  EXPECT_EQ(skipped->df, 2.0);
+  EXPECT_EQ(FisherCombine(std::vector<double>{nan}).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(FisherCombine(std::vector<double>{1.5}).status().code(), StatusCode::kInvalidArgument);
 }
 
 TEST(StatsHypothesisTest, PairedTMatchesScipy) {
