@@ -1,0 +1,385 @@
+#include "analyzers/infogeo/kl_divergence.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "analyzers/stats/descriptive.h"
+#include "core/torch_call.h"
+
+namespace sinkscope::analyzers::infogeo {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+/// Attention [H, n, n] as float64 on the CPU, row-major: entry (h, i, j) at (h·n + i)·n + j.
+struct Heads {
+  std::vector<double> p;
+  int64_t h = 0;
+  int64_t n = 0;
+  double& at(int64_t head, int64_t i, int64_t j) { return p[(head * n + i) * n + j]; }
+  double at(int64_t head, int64_t i, int64_t j) const { return p[(head * n + i) * n + j]; }
+};
+
+StatusOr<Heads> ReadHeads(const at::Tensor& attention, InputHealth* health) {
+  RETURN_IF_ERROR(ValidateAttention(attention));
+  ASSIGN_OR_RETURN(at::Tensor t, TorchCall("infogeo: reading attention", [&] {
+                     at::Tensor a = attention.dim() == 2 ? attention.unsqueeze(0) : attention;
+                     return a.to(at::kCPU, at::kDouble).contiguous();
+                   }));
+  Heads heads;
+  heads.h = t.size(0);
+  heads.n = t.size(1);
+  heads.p.assign(t.data_ptr<double>(), t.data_ptr<double>() + t.numel());
+  for (double v : heads.p) {
+    if (std::isnan(v)) ++health->num_nan;
+    if (std::isinf(v)) ++(v > 0 ? health->num_posinf : health->num_neginf);
+  }
+  return heads;
+}
+
+bool DetectCausal(const Heads& a) {
+  for (int64_t h = 0; h < a.h; ++h) {
+    for (int64_t i = 0; i < a.n; ++i) {
+      for (int64_t j = i + 1; j < a.n; ++j) {
+        if (a.at(h, i, j) != 0) return false;
+      }
+    }
+  }
+  return true;
+}
+
+/// scipy.stats.entropy(p, q): both normalized to sum 1, Σ_{p_j > 0} p_j ln(p_j/q_j); +∞ if some
+/// p_j > 0 has q_j = 0.
+double Kl(const double* p, const double* q, int64_t n) {
+  double sp = 0, sq = 0;
+  for (int64_t j = 0; j < n; ++j) {
+    sp += p[j];
+    sq += q[j];
+  }
+  double d = 0;
+  for (int64_t j = 0; j < n; ++j) {
+    if (p[j] <= 0) continue;
+    const double pj = p[j] / sp;
+    const double qj = q[j] / sq;
+    if (qj <= 0) return std::numeric_limits<double>::infinity();
+    d += pj * std::log(pj / qj);
+  }
+  return d;
+}
+
+/// Head mean of every row: [n, n].
+std::vector<double> HeadMean(const Heads& a) {
+  std::vector<double> mean(static_cast<size_t>(a.n * a.n), 0.0);
+  for (int64_t h = 0; h < a.h; ++h) {
+    for (int64_t k = 0; k < a.n * a.n; ++k) mean[k] += a.p[h * a.n * a.n + k];
+  }
+  for (double& v : mean) v /= static_cast<double>(a.h);
+  return mean;
+}
+
+/// KL_h = mean_{i ∈ rows} D(P^h_i ‖ P̄_i) for every head.
+std::vector<double> KlToMean(const Heads& a, const std::vector<int64_t>& rows) {
+  const std::vector<double> mean = HeadMean(a);
+  std::vector<double> kl(static_cast<size_t>(a.h), kNaN);
+  if (rows.empty()) return kl;
+  for (int64_t h = 0; h < a.h; ++h) {
+    double sum = 0;
+    for (int64_t i : rows) sum += Kl(&a.p[(h * a.n + i) * a.n], &mean[i * a.n], a.n);
+    kl[h] = sum / static_cast<double>(rows.size());
+  }
+  return kl;
+}
+
+double Mean(const std::vector<double>& v) {
+  if (v.empty()) return kNaN;
+  double s = 0;
+  for (double x : v) s += x;
+  return s / static_cast<double>(v.size());
+}
+
+Status CheckLevels(const std::vector<double>& levels, const char* name) {
+  for (double t : levels) {
+    if (!(t >= 0 && t <= 1)) return InvalidArgumentError("{} {} is not in [0, 1]", name, t);
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
+// ------------------------------------------------------------------------------------- PAPER
+
+StatusOr<PaperKlResult> ComputePaperKlSinks(const at::Tensor& attention,
+                                            const PaperKlOptions& options) {
+  RETURN_IF_ERROR(CheckLevels(options.thresholds, "threshold"));
+  PaperKlResult r;
+  ASSIGN_OR_RETURN(Heads raw, ReadHeads(attention, &r.health));
+  r.valid = r.health.valid();
+  r.num_heads = raw.h;
+  r.num_tokens = raw.n;
+  const int64_t H = raw.h, n = raw.n;
+  if (!r.valid) {
+    r.paper_avg_kl_divergence = r.paper_max_kl_divergence = r.paper_min_kl_divergence = kNaN;
+    for (double t : options.thresholds) {
+      PaperKlThreshold pt;
+      pt.threshold = t;
+      pt.paper_sink_attention_percentage = pt.paper_avg_sink_concentration = kNaN;
+      pt.paper_avg_kl_reduction = kNaN;
+      r.thresholds.push_back(pt);
+    }
+    return r;
+  }
+  // attn_probs: each row divided by its sum; a zero row becomes uniform over all n keys (§2.4).
+  Heads p = raw;
+  for (int64_t h = 0; h < H; ++h) {
+    for (int64_t i = 0; i < n; ++i) {
+      double s = 0;
+      for (int64_t j = 0; j < n; ++j) s += p.at(h, i, j);
+      for (int64_t j = 0; j < n; ++j) {
+        p.at(h, i, j) = s > 0 ? p.at(h, i, j) / s : 1.0 / static_cast<double>(n);
+      }
+    }
+  }
+  // 𝓘: np.linspace(0, n − 1, 20, dtype=int) = ⌊k(n − 1)/19⌋ when n > 20 (§2.5).
+  if (options.optimize_calcs && n > 20) {
+    for (int64_t k = 0; k < 20; ++k) r.paper_rows.push_back(k * (n - 1) / 19);
+  } else {
+    for (int64_t i = 0; i < n; ++i) r.paper_rows.push_back(i);
+  }
+  r.paper_kl_to_avg = KlToMean(p, r.paper_rows);
+  r.paper_avg_kl_divergence = Mean(r.paper_kl_to_avg);
+  if (options.optimize_calcs) {
+    r.paper_max_kl_divergence = r.paper_min_kl_divergence = 0.0;
+  } else {
+    r.paper_max_kl_divergence =
+        *std::max_element(r.paper_kl_to_avg.begin(), r.paper_kl_to_avg.end());
+    r.paper_min_kl_divergence =
+        *std::min_element(r.paper_kl_to_avg.begin(), r.paper_kl_to_avg.end());
+  }
+
+  // c_j = Σ_h Σ_i A^h_ij on the raw attention (§2.3.1).
+  std::vector<double> c(static_cast<size_t>(n), 0.0);
+  for (int64_t h = 0; h < H; ++h) {
+    for (int64_t i = 0; i < n; ++i) {
+      for (int64_t j = 0; j < n; ++j) c[j] += raw.at(h, i, j);
+    }
+  }
+  double c_total = 0;
+  for (double v : c) c_total += v;
+  for (double t : options.thresholds) {
+    PaperKlThreshold pt;
+    pt.threshold = t;
+    const double theta = stats::Quantile(c, t);
+    std::vector<bool> is_sink(static_cast<size_t>(n), false);
+    double sink_mass = 0;
+    for (int64_t j = 0; j < n; ++j) {
+      if (c[j] >= theta) {
+        pt.paper_sinks.push_back(j);
+        is_sink[j] = true;
+        sink_mass += c[j];
+      }
+    }
+    pt.paper_sink_attention_percentage = 100 * sink_mass / c_total;
+    // Concentration on the raw attention; the first min(H, 4) heads with optimize_calcs, a head
+    // with zero total skipped in the sum but counted in the divisor.
+    const int64_t conc_heads = options.optimize_calcs ? std::min<int64_t>(H, 4) : H;
+    double conc = 0;
+    for (int64_t h = 0; h < conc_heads; ++h) {
+      double total = 0, on_sinks = 0;
+      for (int64_t i = 0; i < n; ++i) {
+        for (int64_t j = 0; j < n; ++j) {
+          total += raw.at(h, i, j);
+          if (is_sink[j]) on_sinks += raw.at(h, i, j);
+        }
+      }
+      if (total > 0) conc += on_sinks / total;
+    }
+    pt.paper_avg_sink_concentration = conc / static_cast<double>(conc_heads);
+    // Removal: sink columns zeroed, rows renormalized; an emptied row becomes uniform over every
+    // non-sink key, the causal future included (§2.6.1).
+    Heads m = p;
+    const int64_t non_sinks = n - static_cast<int64_t>(pt.paper_sinks.size());
+    for (int64_t h = 0; h < H; ++h) {
+      for (int64_t i = 0; i < n; ++i) {
+        double s = 0;
+        for (int64_t j = 0; j < n; ++j) {
+          if (is_sink[j]) m.at(h, i, j) = 0;
+          s += m.at(h, i, j);
+        }
+        for (int64_t j = 0; j < n; ++j) {
+          if (s > 0) {
+            m.at(h, i, j) /= s;
+          } else if (non_sinks > 0 && !is_sink[j]) {
+            m.at(h, i, j) = 1.0 / static_cast<double>(non_sinks);
+          }
+        }
+      }
+    }
+    pt.paper_kl_without_sinks = KlToMean(m, r.paper_rows);
+    for (int64_t h = 0; h < H; ++h) {
+      pt.paper_kl_reduction.push_back(r.paper_kl_to_avg[h] - pt.paper_kl_without_sinks[h]);
+    }
+    pt.paper_avg_kl_reduction = Mean(pt.paper_kl_reduction);
+    r.thresholds.push_back(std::move(pt));
+  }
+  return r;
+}
+
+// --------------------------------------------------------------------------------- CORRECTED
+
+StatusOr<KlResult> ComputeKlSinks(const at::Tensor& attention, const KlOptions& options) {
+  RETURN_IF_ERROR(CheckLevels(options.taus, "tau"));
+  if (!(options.min_remaining_mass >= 0 && options.min_remaining_mass < 1)) {
+    return InvalidArgumentError("min_remaining_mass must be in [0, 1), got {}",
+                                options.min_remaining_mass);
+  }
+  KlResult r;
+  ASSIGN_OR_RETURN(Heads a, ReadHeads(attention, &r.health));
+  r.valid = r.health.valid();
+  r.num_heads = a.h;
+  r.num_tokens = a.n;
+  const int64_t H = a.h, n = a.n;
+  r.causal = options.detect_causal ? DetectCausal(a) : options.causal;
+  auto allowed_last = [&](int64_t i) { return r.causal ? i : n - 1; };
+  const int64_t first_row = r.causal ? 1 : 0;
+  r.num_rows = n - first_row;
+  std::vector<int64_t> rows;
+  for (int64_t i = first_row; i < n; ++i) rows.push_back(i);
+
+  const std::vector<double> taus =
+      options.sink_rule == SinkSetRule::kFirstToken ? std::vector<double>{kNaN} : options.taus;
+  if (!r.valid || rows.empty()) {
+    r.kl_to_head_mean.assign(static_cast<size_t>(H), kNaN);
+    r.generalized_js_divergence = r.kl_to_uniform = kNaN;
+    for (double tau : taus) {
+      KlSinkRemoval k;
+      k.tau = tau;
+      k.avg_kl_reduction = k.sink_removal_information_loss = k.mean_sink_mass = kNaN;
+      r.removals.push_back(k);
+    }
+    return r;
+  }
+  // Rows renormalized over the keys they may see (softmax rows already are; this absorbs
+  // rounding and keeps the definitions exact).
+  Heads p = a;
+  for (int64_t h = 0; h < H; ++h) {
+    for (int64_t i = 0; i < n; ++i) {
+      double s = 0;
+      for (int64_t j = 0; j <= allowed_last(i); ++j) s += p.at(h, i, j);
+      for (int64_t j = 0; j < n; ++j) {
+        p.at(h, i, j) = (j <= allowed_last(i) && s > 0) ? p.at(h, i, j) / s : 0.0;
+      }
+    }
+  }
+  r.kl_to_head_mean = KlToMean(p, rows);
+  r.generalized_js_divergence = Mean(r.kl_to_head_mean);
+  double to_uniform = 0;
+  for (int64_t h = 0; h < H; ++h) {
+    for (int64_t i : rows) {
+      double entropy = 0;
+      for (int64_t j = 0; j <= allowed_last(i); ++j) {
+        const double v = p.at(h, i, j);
+        if (v > 0) entropy -= v * std::log(v);
+      }
+      to_uniform += std::log(static_cast<double>(allowed_last(i) + 1)) - entropy;
+    }
+  }
+  r.kl_to_uniform = to_uniform / static_cast<double>(H * static_cast<int64_t>(rows.size()));
+
+  // Mean attention each key receives from the queries that can see it (other than itself for
+  // key 0 of a causal model, whose row 0 is one-hot): ā_j = mean_{i ≥ max(j, 1)} Ā_ij.
+  const std::vector<double> mean = HeadMean(p);
+  std::vector<double> received(static_cast<size_t>(n), 0.0);
+  for (int64_t j = 0; j < n; ++j) {
+    const int64_t from = r.causal ? std::max<int64_t>(j, 1) : 0;
+    double s = 0;
+    for (int64_t i = from; i < n; ++i) s += mean[i * n + j];
+    received[j] = from < n ? s / static_cast<double>(n - from) : 0.0;
+  }
+
+  for (double tau : taus) {
+    KlSinkRemoval k;
+    k.tau = tau;
+    std::vector<bool> is_sink(static_cast<size_t>(n), false);
+    for (int64_t j = 0; j < n; ++j) {
+      is_sink[j] = options.sink_rule == SinkSetRule::kFirstToken ? j == 0 : received[j] >= tau;
+      if (is_sink[j]) k.sinks.push_back(j);
+    }
+    // Keep a row only if every head leaves enough non-sink mass to renormalize.
+    std::vector<int64_t> kept;
+    for (int64_t i : rows) {
+      bool ok = true;
+      for (int64_t h = 0; h < H && ok; ++h) {
+        double rest = 0;
+        for (int64_t j = 0; j <= allowed_last(i); ++j) rest += is_sink[j] ? 0 : p.at(h, i, j);
+        ok = rest >= options.min_remaining_mass && rest > 0;
+      }
+      if (ok) kept.push_back(i);
+    }
+    k.num_rows_kept = static_cast<int64_t>(kept.size());
+    k.num_rows_dropped = static_cast<int64_t>(rows.size()) - k.num_rows_kept;
+    Heads q = p;
+    double loss = 0, sink_mass = 0;
+    for (int64_t h = 0; h < H; ++h) {
+      for (int64_t i : kept) {
+        double m = 0;
+        for (int64_t j = 0; j <= allowed_last(i); ++j) m += is_sink[j] ? p.at(h, i, j) : 0;
+        for (int64_t j = 0; j < n; ++j) {
+          q.at(h, i, j) = is_sink[j] ? 0.0 : p.at(h, i, j) / (1.0 - m);
+        }
+        loss += -std::log1p(-m);
+        sink_mass += m;
+      }
+    }
+    const double cells = static_cast<double>(H) * static_cast<double>(kept.size());
+    k.sink_removal_information_loss = kept.empty() ? kNaN : loss / cells;
+    k.mean_sink_mass = kept.empty() ? kNaN : sink_mass / cells;
+    k.kl_with_sinks = KlToMean(p, kept);
+    k.kl_without_sinks = KlToMean(q, kept);
+    for (int64_t h = 0; h < H; ++h) {
+      k.kl_reduction.push_back(k.kl_with_sinks[h] - k.kl_without_sinks[h]);
+    }
+    k.avg_kl_reduction = Mean(k.kl_reduction);
+    r.removals.push_back(std::move(k));
+  }
+  return r;
+}
+
+// ------------------------------------------------------------------ attention-logit Fisher
+
+StatusOr<AttentionFisherResult> ComputeAttentionFisher(const at::Tensor& attention) {
+  InputHealth all;
+  ASSIGN_OR_RETURN(Heads a, ReadHeads(attention, &all));
+  AttentionFisherResult r;
+  r.causal = DetectCausal(a);
+  const int64_t n = a.n;
+  const int64_t first_row = r.causal ? 1 : 0;
+  const std::vector<double> mean = HeadMean(a);
+  auto trace = [&](const double* m, InputHealth* health) {
+    double sum = 0;
+    for (int64_t k = 0; k < n * n; ++k) {
+      if (std::isnan(m[k])) ++health->num_nan;
+      if (std::isinf(m[k])) ++(m[k] > 0 ? health->num_posinf : health->num_neginf);
+    }
+    if (!health->valid() || first_row >= n) return kNaN;
+    for (int64_t i = first_row; i < n; ++i) {
+      double norm2 = 0;
+      for (int64_t j = 0; j < n; ++j) norm2 += m[i * n + j] * m[i * n + j];
+      sum += 1.0 - norm2;
+    }
+    return sum / static_cast<double>(n - first_row);
+  };
+  for (int64_t h = 0; h < a.h; ++h) {
+    InputHealth health;
+    r.fisher_trace.push_back(trace(&a.p[h * n * n], &health));
+    r.heads.push_back(static_cast<int>(h));
+    r.health.push_back(health);
+  }
+  InputHealth health;
+  r.fisher_trace.push_back(trace(mean.data(), &health));
+  r.heads.push_back(kHeadMean);
+  r.health.push_back(health);
+  return r;
+}
+
+}  // namespace sinkscope::analyzers::infogeo

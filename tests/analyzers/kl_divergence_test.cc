@@ -1,0 +1,205 @@
+// Inter-head KL and sink removal: KL.ipynb's semantics against the spec's golden vectors (cases A
+// and B of golden_infogeo_value.json, 1e-9 relative), and the identities of spec
+// paper-infogeo-value §2.5 and §2.10 for the CORRECTED quantities.
+#include <cmath>
+#include <fstream>
+#include <limits>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "analyzers/infogeo/kl_divergence.h"
+#include "tests/support/test_support.h"
+
+namespace sinkscope::analyzers::infogeo {
+namespace {
+
+using nlohmann::json;
+
+const json& Golden() {
+  static const json golden = [] {
+    std::ifstream in(testing::FixturesDir() / "analyzers" / "golden_infogeo_value.json");
+    return json::parse(in);
+  }();
+  return golden;
+}
+
+at::Tensor Tensor3(const json& v) {
+  const auto x = v.get<std::vector<std::vector<std::vector<double>>>>();
+  at::Tensor t = at::empty({static_cast<int64_t>(x.size()), static_cast<int64_t>(x[0].size()),
+                            static_cast<int64_t>(x[0][0].size())},
+                           at::kDouble);
+  for (size_t a = 0; a < x.size(); ++a)
+    for (size_t b = 0; b < x[a].size(); ++b)
+      for (size_t c = 0; c < x[a][b].size(); ++c) {
+        t[static_cast<int64_t>(a)][static_cast<int64_t>(b)][static_cast<int64_t>(c)] = x[a][b][c];
+      }
+  return t;
+}
+
+at::Tensor CausalSoftmax(const at::Tensor& logits) {
+  const int64_t n = logits.size(-1);
+  return logits
+      .masked_fill(at::ones({n, n}, at::kBool).triu(1), -std::numeric_limits<double>::infinity())
+      .softmax(-1);
+}
+
+void ExpectRel(double got, double want, const std::string& what) {
+  EXPECT_NEAR(got, want, 1e-9 * std::fabs(want) + 1e-12) << what;
+}
+
+void ExpectVector(const std::vector<double>& got, const json& want, const std::string& what) {
+  const auto w = want.get<std::vector<double>>();
+  ASSERT_EQ(got.size(), w.size()) << what;
+  for (size_t i = 0; i < w.size(); ++i)
+    ExpectRel(got[i], w[i], what + "[" + std::to_string(i) + "]");
+}
+
+void CheckPaperCase(const char* name, const at::Tensor& attention) {
+  const json& c = Golden()[name];
+  auto r = ComputePaperKlSinks(attention);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ExpectVector(r->paper_kl_to_avg, c["KL_baseline"]["kl_to_avg"], std::string(name) + " KL_h");
+  ExpectRel(r->paper_avg_kl_divergence, c["KL_baseline"]["avg_kl_divergence"], "avg KL");
+  EXPECT_EQ(r->paper_max_kl_divergence, 0.0);  // optimize_calcs reports 0
+  ASSERT_EQ(r->thresholds.size(), 3u);
+  const char* keys[] = {"KL_t0.8", "KL_t0.9", "KL_t0.95"};
+  for (size_t k = 0; k < 3; ++k) {
+    const json& t = c[keys[k]];
+    const PaperKlThreshold& got = r->thresholds[k];
+    const std::string what = std::string(name) + " " + keys[k];
+    EXPECT_EQ(got.paper_sinks, t["sinks"].get<std::vector<int64_t>>()) << what;
+    ExpectRel(got.paper_sink_attention_percentage, t["sink_attention_percentage"], what + " %");
+    ExpectRel(got.paper_avg_sink_concentration, t["avg_sink_concentration_first4heads"],
+              what + " concentration");
+    ExpectVector(got.paper_kl_without_sinks, t["kl_without_sinks"], what + " KLw");
+    ExpectRel(got.paper_avg_kl_reduction, t["avg_kl_reduction"], what + " reduction");
+  }
+}
+
+TEST(PaperKlTest, MatchesGoldenCaseA) {
+  CheckPaperCase("caseA", Tensor3(Golden()["caseA"]["attention"]));
+}
+
+TEST(PaperKlTest, MatchesGoldenCaseBWithTwentyRowSubsample) {
+  at::Tensor a = CausalSoftmax(Tensor3(Golden()["caseB"]["logits"]));
+  CheckPaperCase("caseB", a);
+  auto r = ComputePaperKlSinks(a);
+  EXPECT_EQ(r->paper_rows, Golden()["caseB"]["kl_rows_used"].get<std::vector<int64_t>>());
+  // Without optimize_calcs every row and head counts: the baseline differs, max/min are real.
+  PaperKlOptions all;
+  all.optimize_calcs = false;
+  auto full = ComputePaperKlSinks(a, all);
+  ASSERT_TRUE(full.ok());
+  EXPECT_EQ(full->paper_rows.size(), 25u);
+  EXPECT_GT(full->paper_max_kl_divergence, full->paper_min_kl_divergence);
+}
+
+TEST(KlTest, GeneralizedJensenShannonIdentity) {
+  // mean_h KL(P^h_i ‖ P̄_i) = H(P̄_i) − mean_h H(P^h_i), averaged over rows i ≥ 1 (causal).
+  at::Tensor a = Tensor3(Golden()["caseA"]["attention"]);
+  auto r = ComputeKlSinks(a);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->causal);
+  EXPECT_EQ(r->num_rows, 5);
+  auto entropy = [](const at::Tensor& p) {
+    at::Tensor pos = p.clamp_min(1e-300);
+    return -(p * pos.log()).sum(-1);
+  };
+  at::Tensor rows = a.narrow(1, 1, a.size(1) - 1);  // [H, n − 1, n]
+  const double js = (entropy(rows.mean(0)) - entropy(rows).mean(0)).mean().item<double>();
+  ExpectRel(r->generalized_js_divergence, js, "JS identity");
+}
+
+TEST(KlTest, SinkRemovalLossIsMinusLogOneMinusMass) {
+  // One head so the head mean is the head itself: every KL to the mean is 0, and the loss is
+  // −ln(1 − m) averaged over rows i ≥ 1.
+  at::Tensor a = Tensor3(Golden()["caseA"]["attention"]).narrow(0, 0, 1);
+  KlOptions first;
+  first.sink_rule = SinkSetRule::kFirstToken;
+  auto r = ComputeKlSinks(a, first);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->removals.size(), 1u);
+  const KlSinkRemoval& k = r->removals[0];
+  EXPECT_EQ(k.sinks, (std::vector<int64_t>{0}));
+  // Direct D(Q_i ‖ P_i) with Q_i = P_i on non-sinks / (1 − m_i).
+  double direct = 0;
+  for (int64_t i = 1; i < a.size(1); ++i) {
+    at::Tensor p = a[0][i];
+    const double m = p[0].item<double>();
+    double d = 0;
+    for (int64_t j = 1; j <= i; ++j) {
+      const double q = p[j].item<double>() / (1 - m);
+      if (q > 0) d += q * std::log(q / p[j].item<double>());
+    }
+    direct += d;
+  }
+  direct /= static_cast<double>(a.size(1) - 1);
+  ExpectRel(k.sink_removal_information_loss, direct, "−ln(1 − m) = D(Q‖P)");
+  EXPECT_NEAR(r->generalized_js_divergence, 0.0, 1e-15);
+}
+
+TEST(KlTest, AbsoluteSinksAndDroppedRows) {
+  // Two heads, n = 4, causal. Head 0 puts everything on key 0 from row 1 on; head 1 is uniform.
+  at::Tensor a = at::zeros({2, 4, 4}, at::kDouble);
+  for (int64_t i = 0; i < 4; ++i) {
+    a[0][i][0] = 1.0;
+    for (int64_t j = 0; j <= i; ++j) a[1][i][j] = 1.0 / static_cast<double>(i + 1);
+  }
+  auto r = ComputeKlSinks(a);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->removals.size(), 2u);
+  // ā_0 = mean_{i≥1} (1 + 1/(i+1))/2 ≈ 0.68, ā_1 ≈ 0.18, ā_2 ≈ 0.146, ā_3 = 0.125: τ = 0.1 takes
+  // every key, τ = 0.3 only key 0.
+  EXPECT_EQ(r->removals[0].sinks, (std::vector<int64_t>{0, 1, 2, 3}));
+  EXPECT_EQ(r->removals[0].num_rows_kept, 0);
+  EXPECT_EQ(r->removals[1].sinks, (std::vector<int64_t>{0}));
+  // Head 0 has no mass off key 0: every row is dropped and counted, nothing silently zero.
+  EXPECT_EQ(r->removals[1].num_rows_kept, 0);
+  EXPECT_EQ(r->removals[1].num_rows_dropped, 3);
+  EXPECT_TRUE(std::isnan(r->removals[1].avg_kl_reduction));
+  EXPECT_TRUE(std::isnan(r->removals[1].sink_removal_information_loss));
+}
+
+TEST(KlTest, NaNInputIsInvalidAndOneTokenHasNoRows) {
+  at::Tensor a = at::full({2, 3, 3}, 1.0 / 3, at::kDouble);
+  a[1][1][1] = std::numeric_limits<double>::quiet_NaN();
+  auto r = ComputeKlSinks(a);
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->valid);
+  EXPECT_EQ(r->health.num_nan, 1);
+  EXPECT_TRUE(std::isnan(r->generalized_js_divergence));
+  auto p = ComputePaperKlSinks(a);
+  ASSERT_TRUE(p.ok());
+  EXPECT_FALSE(p->valid);
+  EXPECT_TRUE(std::isnan(p->paper_avg_kl_divergence));
+
+  auto one = ComputeKlSinks(at::ones({1, 1}, at::kDouble));
+  ASSERT_TRUE(one.ok());
+  EXPECT_EQ(one->num_rows, 0);
+  EXPECT_TRUE(std::isnan(one->generalized_js_divergence));
+
+  KlOptions bad;
+  bad.taus = {1.5};
+  EXPECT_EQ(ComputeKlSinks(a, bad).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(ComputePaperKlSinks(at::zeros({2, 3})).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(AttentionFisherTest, TraceIsOneMinusSquaredNorm) {
+  // Causal uniform rows: row i spreads over i + 1 keys, tr = 1 − 1/(i + 1); one-hot rows give 0.
+  at::Tensor a = at::zeros({2, 4, 4}, at::kDouble);
+  for (int64_t i = 0; i < 4; ++i) {
+    a[0][i][0] = 1.0;
+    for (int64_t j = 0; j <= i; ++j) a[1][i][j] = 1.0 / static_cast<double>(i + 1);
+  }
+  auto r = ComputeAttentionFisher(a);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->fisher_trace.size(), 3u);
+  EXPECT_DOUBLE_EQ(r->fisher_trace[0], 0.0);
+  ExpectRel(r->fisher_trace[1], ((1 - 0.5) + (1 - 1.0 / 3) + (1 - 0.25)) / 3, "uniform");
+  EXPECT_EQ(r->heads.back(), kHeadMean);
+  EXPECT_GT(r->fisher_trace[2], 0.0);
+}
+
+}  // namespace
+}  // namespace sinkscope::analyzers::infogeo
