@@ -1,0 +1,416 @@
+#include "analyzers/value/attention_value.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "analyzers/stats/correlation.h"
+#include "core/torch_call.h"
+
+namespace sinkscope::analyzers::value {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+/// attention_value.ipynb's entropy filter: 100 · float32 machine epsilon.
+constexpr double kPaperEntropyEpsilon = 100.0 * 1.1920928955078125e-07;
+
+/// Row-major float64 copy of a tensor, with the shape.
+struct Dense {
+  std::vector<double> v;
+  int64_t rows = 0;
+  int64_t cols = 0;
+  int64_t depth = 1;  ///< heads, for attention
+  double at(int64_t i, int64_t j) const { return v[i * cols + j]; }
+};
+
+InputHealth Count(const std::vector<double>& v) {
+  InputHealth h;
+  for (double x : v) {
+    if (std::isnan(x)) ++h.num_nan;
+    if (std::isinf(x)) ++(x > 0 ? h.num_posinf : h.num_neginf);
+  }
+  return h;
+}
+
+struct Inputs {
+  Dense heads;  ///< [H, n, n]
+  Dense mean;   ///< [n, n]
+  Dense x;      ///< [n, d]
+  Dense y;      ///< [n, d]
+};
+
+StatusOr<Inputs> Read(const at::Tensor& attention, const at::Tensor& x, const at::Tensor& y) {
+  RETURN_IF_ERROR(ValidateAttention(attention));
+  const int64_t n = attention.size(-1);
+  for (const auto* t : {&x, &y}) {
+    if (!t->defined() || t->dim() != 2 || t->size(0) != n || t->size(1) < 1 ||
+        !at::isFloatingType(t->scalar_type())) {
+      return InvalidArgumentError(
+          "hidden states must be floating [n, d] with n = {} (the attention's), got shape {}", n,
+          t->defined() ? c10::str(t->sizes()) : std::string("(none)"));
+    }
+  }
+  if (x.size(1) != y.size(1)) {
+    return InvalidArgumentError("layer input [{}, {}] and output [{}, {}] differ in width",
+                                x.size(0), x.size(1), y.size(0), y.size(1));
+  }
+  return TorchCall("attention-value: reading tensors", [&] {
+    auto dense = [](const at::Tensor& t) {
+      at::Tensor c = t.to(at::kCPU, at::kDouble).contiguous();
+      Dense d;
+      d.v.assign(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
+      d.rows = c.size(-2);
+      d.cols = c.size(-1);
+      d.depth = c.dim() == 3 ? c.size(0) : 1;
+      return d;
+    };
+    Inputs in;
+    at::Tensor heads = attention.dim() == 2 ? attention.unsqueeze(0) : attention;
+    in.heads = dense(heads);
+    in.mean = dense(heads.to(at::kDouble).mean(0));
+    in.x = dense(x);
+    in.y = dense(y);
+    return in;
+  });
+}
+
+bool DetectCausal(const Dense& heads) {
+  const int64_t n = heads.cols;
+  for (int64_t h = 0; h < heads.depth; ++h) {
+    for (int64_t i = 0; i < n; ++i) {
+      for (int64_t j = i + 1; j < n; ++j) {
+        if (heads.v[(h * n + i) * n + j] != 0) return false;
+      }
+    }
+  }
+  return true;
+}
+
+double MeanOf(const std::vector<double>& v) {
+  double s = 0;
+  int64_t c = 0;
+  for (double x : v) {
+    if (std::isnan(x)) continue;
+    s += x;
+    ++c;
+  }
+  return c > 0 ? s / static_cast<double>(c) : kNaN;
+}
+
+double PopulationStd(const std::vector<double>& v) {
+  const double m = MeanOf(v);
+  double ss = 0;
+  for (double x : v) ss += (x - m) * (x - m);
+  return v.empty() ? kNaN : std::sqrt(ss / static_cast<double>(v.size()));
+}
+
+/// The notebook's guarded Pearson: 0 when there are < 2 values or a constant sample.
+double PaperPearson(const std::vector<double>& a, const std::vector<double>& b) {
+  if (a.size() < 2) return 0.0;
+  auto r = stats::Pearson(a, b);
+  if (!r.ok() || std::isnan(r->r)) return 0.0;
+  return r->r;
+}
+
+CorrelationValue Correlate(const std::vector<double>& a, const std::vector<double>& b) {
+  CorrelationValue c;
+  c.n = static_cast<int64_t>(a.size());
+  auto p = stats::Pearson(a, b);
+  auto s = stats::Spearman(a, b);
+  if (!p.ok() || !s.ok() || std::isnan(p->r)) {
+    c.degenerate = true;
+    c.pearson = c.pearson_p = c.spearman = c.spearman_p = kNaN;
+    return c;
+  }
+  c.pearson = p->r;
+  c.pearson_p = p->p_value;
+  c.spearman = s->r;
+  c.spearman_p = s->p_value;
+  return c;
+}
+
+/// PCA scores [n, k] of the rows of z (centred), with sklearn ≥ 1.5's sign convention: each
+/// component's largest-|loading| entry (first on ties) is positive.
+std::vector<std::vector<double>> PcaScores(const Dense& z, int64_t k) {
+  at::Tensor t = at::from_blob(const_cast<double*>(z.v.data()), {z.rows, z.cols}, at::kDouble);
+  at::Tensor centred = t - t.mean(0, /*keepdim=*/true);
+  auto [u, s, vt] = at::linalg_svd(centred, /*full_matrices=*/false);
+  std::vector<std::vector<double>> scores(static_cast<size_t>(k));
+  for (int64_t c = 0; c < k; ++c) {
+    at::Tensor row = vt[c];
+    const int64_t arg = row.abs().argmax().item<int64_t>();
+    const double sign = row[arg].item<double>() < 0 ? -1.0 : 1.0;
+    at::Tensor col = (u.select(1, c) * s[c] * sign).contiguous();
+    scores[c].assign(col.data_ptr<double>(), col.data_ptr<double>() + z.rows);
+  }
+  return scores;
+}
+
+/// Pearson r per PCA component of the head-mean attention rows and of X; NaN when a score is
+/// (numerically) constant (std ≤ 1e-8, the notebook's test).
+std::vector<double> PcaCorrelations(const Dense& attention, const Dense& x) {
+  const int64_t n = attention.rows;
+  const int64_t k = std::min({int64_t{3}, n - 1, x.cols - 1});
+  std::vector<double> r;
+  if (n < 2 || k <= 0) return r;
+  auto ta = PcaScores(attention, k);
+  auto tx = PcaScores(x, k);
+  for (int64_t c = 0; c < k; ++c) {
+    if (PopulationStd(ta[c]) > 1e-8 && PopulationStd(tx[c]) > 1e-8) {
+      auto p = stats::Pearson(ta[c], tx[c]);
+      r.push_back(p.ok() ? p->r : kNaN);
+    } else {
+      r.push_back(kNaN);
+    }
+  }
+  return r;
+}
+
+Dense Sanitized(Dense d) {
+  for (double& v : d.v) {
+    if (!std::isfinite(v)) v = 0.0;
+  }
+  return d;
+}
+
+}  // namespace
+
+// ------------------------------------------------------------------------------------- PAPER
+
+StatusOr<PaperAttentionValueResult> ComputePaperAttentionValue(const at::Tensor& attention,
+                                                               const at::Tensor& x,
+                                                               const at::Tensor& y) {
+  ASSIGN_OR_RETURN(Inputs in, Read(attention, x, y));
+  PaperAttentionValueResult r;
+  const int64_t n = in.mean.rows;
+  const int64_t d = in.x.cols;
+  r.num_tokens = n;
+  r.attention_health = Count(in.heads.v);
+  r.hidden_health = Count(in.x.v);
+  const InputHealth y_health = Count(in.y.v);
+  r.hidden_health.num_nan += y_health.num_nan;
+  r.hidden_health.num_posinf += y_health.num_posinf;
+  r.hidden_health.num_neginf += y_health.num_neginf;
+
+  // (a) Entropy of the head mean, entries ≤ ε dropped (NaN fails the test too).
+  for (int64_t i = 0; i < n; ++i) {
+    double sum = 0;
+    for (int64_t j = 0; j < n; ++j) {
+      const double v = in.mean.at(i, j);
+      if (v > kPaperEntropyEpsilon) sum += v;
+    }
+    double h = 0;
+    if (sum >= kPaperEntropyEpsilon) {
+      for (int64_t j = 0; j < n; ++j) {
+        const double v = in.mean.at(i, j);
+        if (!(v > kPaperEntropyEpsilon)) continue;
+        const double p = v / sum;
+        if (p > kPaperEntropyEpsilon) h -= p * std::log(p);
+      }
+    }
+    r.paper_entropy.push_back(std::isfinite(h) ? h : 0.0);
+  }
+  r.paper_entropy_mean = MeanOf(r.paper_entropy);
+  r.paper_entropy_std = PopulationStd(r.paper_entropy);
+
+  // (b) Magnitudes after the 1e3 rescale.
+  const Dense xs = Sanitized(in.x);
+  const Dense ys = Sanitized(in.y);
+  double mu = 0;
+  for (double v : xs.v) mu = std::max(mu, std::fabs(v));
+  for (double v : ys.v) mu = std::max(mu, std::fabs(v));
+  const double scale = mu > 1e3 ? 1e3 / mu : 1.0;
+  r.paper_rescale_triggered = mu > 1e3;
+  for (int64_t i = 0; i < n; ++i) {
+    double ss = 0;
+    for (int64_t k = 0; k < d; ++k) {
+      const double diff = std::clamp(ys.at(i, k) * scale - xs.at(i, k) * scale, -1e3, 1e3);
+      ss += diff * diff;
+    }
+    r.paper_magnitude.push_back(std::clamp(std::sqrt(ss), 0.0, 1e6));
+  }
+  r.paper_magnitude_mean = MeanOf(r.paper_magnitude);
+  r.paper_magnitude_std = PopulationStd(r.paper_magnitude);
+
+  // (c) Cosine similarity of the layer inputs (the rescale cancels).
+  std::vector<double> norm(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    double ss = 0;
+    for (int64_t k = 0; k < d; ++k) ss += xs.at(i, k) * xs.at(i, k) * scale * scale;
+    norm[i] = std::sqrt(std::max(1e-10, ss));
+  }
+  // (d) r_GS over every ordered off-diagonal pair, row-major.
+  std::vector<double> a_off, s_off;
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t j = 0; j < n; ++j) {
+      if (i == j) continue;
+      double s = 0;
+      if (norm[i] >= 1e-8 && norm[j] >= 1e-8) {
+        double dot = 0;
+        for (int64_t k = 0; k < d; ++k) dot += xs.at(i, k) * scale * xs.at(j, k) * scale;
+        s = std::clamp(dot / (norm[i] * norm[j]), -1.0, 1.0);
+      }
+      a_off.push_back(std::isfinite(in.mean.at(i, j)) ? in.mean.at(i, j) : 0.0);
+      s_off.push_back(s);
+    }
+  }
+  r.paper_geometric_semantic_correlation = PaperPearson(a_off, s_off);
+  // (e) r_EM over tokens.
+  r.paper_entropy_magnitude_correlation = PaperPearson(r.paper_entropy, r.paper_magnitude);
+  // (f) PCA component correlations (the rescales do not change correlations).
+  r.paper_pca_k = std::min({int64_t{3}, n - 1, d - 1});
+  if (n >= 2 && r.paper_pca_k > 0) {
+    ASSIGN_OR_RETURN(std::vector<double> rc, TorchCall("attention-value: PCA", [&] {
+                       return PcaCorrelations(Sanitized(in.mean), xs);
+                     }));
+    double sum = 0;
+    int64_t count = 0;
+    for (double v : rc) {
+      if (!std::isfinite(v)) continue;
+      r.paper_pca_abs_correlations.push_back(std::fabs(v));
+      sum += v;
+      ++count;
+    }
+    r.paper_pca_average_correlation = count > 0 ? sum / static_cast<double>(count) : 0.0;
+  } else {
+    r.paper_pca_k = std::max<int64_t>(r.paper_pca_k, 0);
+  }
+  return r;
+}
+
+// --------------------------------------------------------------------------------- CORRECTED
+
+StatusOr<AttentionValueResult> ComputeAttentionValue(const at::Tensor& attention,
+                                                     const at::Tensor& x, const at::Tensor& y,
+                                                     const AttentionValueOptions& options) {
+  ASSIGN_OR_RETURN(Inputs in, Read(attention, x, y));
+  AttentionValueResult r;
+  const int64_t n = in.mean.rows;
+  const int64_t d = in.x.cols;
+  const int64_t heads = in.heads.depth;
+  r.num_tokens = n;
+  r.num_heads = heads;
+  std::vector<bool> is_sink(static_cast<size_t>(n), false);
+  for (int64_t p : options.sink_positions) {
+    if (p < 0 || p >= n) {
+      return InvalidArgumentError("sink position {} is outside [0, {})", p, n);
+    }
+    is_sink[p] = true;
+  }
+  r.attention_health = Count(in.heads.v);
+  r.hidden_health = Count(in.x.v);
+  const InputHealth y_health = Count(in.y.v);
+  r.hidden_health.num_nan += y_health.num_nan;
+  r.hidden_health.num_posinf += y_health.num_posinf;
+  r.hidden_health.num_neginf += y_health.num_neginf;
+  r.valid = r.attention_health.valid() && r.hidden_health.valid();
+  r.causal = options.detect_causal ? DetectCausal(in.heads) : options.causal;
+  const int64_t first_row = r.causal ? 1 : 0;
+  r.num_rows = n - first_row;
+  auto last_key = [&](int64_t i) { return r.causal ? i : n - 1; };
+  if (!r.valid) {
+    r.entropy_mean = r.normalized_entropy_mean = r.magnitude_mean = kNaN;
+    r.magnitude_mean_without_sinks = r.relative_update_mean = kNaN;
+    r.relative_update_mean_without_sinks = r.gs_per_head_mean = kNaN;
+    for (auto* c : {&r.gs_allowed_pairs, &r.gs_without_sinks, &r.entropy_magnitude}) {
+      c->degenerate = true;
+      c->pearson = c->pearson_p = c->spearman = c->spearman_p = kNaN;
+    }
+    return r;
+  }
+
+  // Entropy over allowed keys, 0 ln 0 = 0.
+  auto row_entropy = [&](const double* m, int64_t i) {
+    double sum = 0;
+    for (int64_t j = 0; j <= last_key(i); ++j) sum += m[i * n + j];
+    double h = 0;
+    for (int64_t j = 0; j <= last_key(i); ++j) {
+      const double p = sum > 0 ? m[i * n + j] / sum : 0.0;
+      if (p > 0) h -= p * std::log(p);
+    }
+    return h;
+  };
+  std::vector<double> normalized;
+  for (int64_t i = first_row; i < n; ++i) {
+    const double h = row_entropy(in.mean.v.data(), i);
+    r.entropy.push_back(h);
+    const int64_t allowed = last_key(i) + 1;
+    if (allowed > 1) normalized.push_back(h / std::log(static_cast<double>(allowed)));
+  }
+  r.entropy_mean = MeanOf(r.entropy);
+  r.normalized_entropy_mean = MeanOf(normalized);
+  for (int64_t h = 0; h < heads; ++h) {
+    std::vector<double> e;
+    for (int64_t i = first_row; i < n; ++i) e.push_back(row_entropy(&in.heads.v[h * n * n], i));
+    r.head_entropy_mean.push_back(MeanOf(e));
+  }
+
+  // Magnitudes and relative updates, no rescale.
+  std::vector<double> x_norm(static_cast<size_t>(n));
+  std::vector<double> mag_rest, rel_rest;
+  for (int64_t i = 0; i < n; ++i) {
+    double ss = 0, xx = 0;
+    for (int64_t k = 0; k < d; ++k) {
+      const double diff = in.y.at(i, k) - in.x.at(i, k);
+      ss += diff * diff;
+      xx += in.x.at(i, k) * in.x.at(i, k);
+    }
+    x_norm[i] = std::sqrt(xx);
+    r.magnitude.push_back(std::sqrt(ss));
+    r.relative_update.push_back(x_norm[i] > 0 ? std::sqrt(ss) / x_norm[i] : kNaN);
+    if (!is_sink[i]) {
+      mag_rest.push_back(r.magnitude.back());
+      rel_rest.push_back(r.relative_update.back());
+    }
+  }
+  r.magnitude_mean = MeanOf(r.magnitude);
+  r.magnitude_mean_without_sinks = MeanOf(mag_rest);
+  r.relative_update_mean = MeanOf(r.relative_update);
+  r.relative_update_mean_without_sinks = MeanOf(rel_rest);
+
+  // Geometric–semantic alignment over allowed pairs (pairs with a zero-norm token have no cosine
+  // and are left out).
+  auto cosine = [&](int64_t i, int64_t j) {
+    double dot = 0;
+    for (int64_t k = 0; k < d; ++k) dot += in.x.at(i, k) * in.x.at(j, k);
+    return dot / (x_norm[i] * x_norm[j]);
+  };
+  std::vector<double> a_all, s_all, a_rest, s_rest;
+  std::vector<std::vector<double>> a_head(static_cast<size_t>(heads));
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t j = 0; j < n; ++j) {
+      const bool allowed = r.causal ? j < i : j != i;
+      if (!allowed || x_norm[i] == 0 || x_norm[j] == 0) continue;
+      const double s = cosine(i, j);
+      a_all.push_back(in.mean.at(i, j));
+      s_all.push_back(s);
+      for (int64_t h = 0; h < heads; ++h) a_head[h].push_back(in.heads.v[(h * n + i) * n + j]);
+      if (!is_sink[j]) {
+        a_rest.push_back(in.mean.at(i, j));
+        s_rest.push_back(s);
+      }
+    }
+  }
+  r.gs_allowed_pairs = Correlate(a_all, s_all);
+  r.gs_without_sinks = Correlate(a_rest, s_rest);
+  std::vector<double> per_head;
+  for (int64_t h = 0; h < heads; ++h) {
+    const CorrelationValue c = Correlate(a_head[h], s_all);
+    if (c.degenerate) {
+      ++r.num_degenerate_heads;
+    } else {
+      per_head.push_back(c.pearson);
+    }
+  }
+  r.gs_per_head_mean = MeanOf(per_head);
+
+  std::vector<double> used_magnitude(r.magnitude.begin() + first_row, r.magnitude.end());
+  r.entropy_magnitude = Correlate(r.entropy, used_magnitude);
+  ASSIGN_OR_RETURN(std::vector<double> rc, TorchCall("attention-value: PCA", [&] {
+                     return PcaCorrelations(in.mean, in.x);
+                   }));
+  for (double v : rc) r.pca_abs_correlations.push_back(std::fabs(v));
+  return r;
+}
+
+}  // namespace sinkscope::analyzers::value
