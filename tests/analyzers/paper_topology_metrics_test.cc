@@ -6,6 +6,7 @@
 #include "analyzers/topology/paper_topology_metrics.h"
 
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <iterator>
 #include <limits>
@@ -153,6 +154,51 @@ TEST(PaperTopologyMetricsTest, MatchesGoldenVectors) {
     ExpectClose(m.density[0], g["density@0.2"], name + " density@0.2");
     ExpectClose(m.density[1], g["density@0.4"], name + " density@0.4");
   }
+}
+
+std::vector<PersistenceInterval> GoldenBars(const nlohmann::json& bars) {
+  std::vector<PersistenceInterval> out;
+  for (const auto& b : bars) {
+    out.push_back({static_cast<float>(b[0].get<double>()),
+                   b[1].is_null() ? kInf : static_cast<float>(b[1].get<double>())});
+  }
+  return out;
+}
+
+TEST(PaperTopologyMetricsTest, MatchesReferenceDiagramsOnRandomMatrices) {
+  // paper_topology_random.json: the reference implementation's diagrams (exact float32 values)
+  // on seeded bidirectional, causal and mostly-absent-edge matrices (gen_paper_topology_random.py).
+  std::ifstream in(sinkscope::testing::FixturesDir() / "analyzers" / "paper_topology_random.json");
+  ASSERT_TRUE(in) << "missing paper_topology_random.json";
+  const nlohmann::json fixture = nlohmann::json::parse(in);
+  int essential = 0, cases = 0;
+  for (const auto& c : fixture["cases"]) {
+    const std::string name = c["name"];
+    const int64_t n = c["n"];
+    std::vector<float> values;
+    for (const auto& v : c["matrix"])
+      values.push_back(std::strtof(v.get<std::string>().c_str(), nullptr));
+    ASSERT_EQ(static_cast<int64_t>(values.size()), n * n) << name;
+    at::Tensor a = at::from_blob(values.data(), {n, n}, at::kFloat).clone();
+    auto r = ComputePaperTopologyMetrics(a, PaperTopologyOptions{});
+    ASSERT_TRUE(r.ok()) << name << ": " << r.status().ToString();
+    const PaperTopologyMatrixResult& m = r->matrices[0];
+    EXPECT_EQ(m.paper_dgm0, GoldenBars(c["dgm0"])) << name;
+    EXPECT_EQ(m.paper_dgm1, GoldenBars(c["dgm1"])) << name;
+    const nlohmann::json& g = c["topology"];
+    EXPECT_EQ(m.paper_betti0, g["betti0"].get<int64_t>()) << name;
+    EXPECT_EQ(m.paper_betti1, g["betti1"].get<int64_t>()) << name;
+    ExpectOptional(m.dim0_avg_persistence, g, "dim0_avg_persistence", name);
+    ExpectOptional(m.dim0_max_persistence, g, "dim0_max_persistence", name);
+    ExpectOptional(m.dim1_avg_persistence, g, "dim1_avg_persistence", name);
+    ExpectOptional(m.dim1_max_persistence, g, "dim1_max_persistence", name);
+    ExpectClose(m.attention_std, g["attention_std"], name + " attention_std");
+    ExpectClose(m.density[0], g["density@0.2"], name + " density@0.2");
+    for (const auto& bar : m.paper_dgm1) essential += std::isinf(bar.death) ? 1 : 0;
+    ++cases;
+  }
+  EXPECT_EQ(cases, 16);
+  EXPECT_GE(essential, 30);  // the sparse cases' unfilled cycles
 }
 
 TEST(PaperTopologyMetricsTest, CausalClosedFormsHoldOnRandomMatrices) {
