@@ -10,4 +10,7 @@ namespace sinkscope::cli {
 /// `ph`: persistent homology of a distance matrix; the ripser-comparable contract of issue 4.
 void AddPhCommand(CLI::App& app);
 
+/// `topology`: CORRECTED or PAPER topology metrics of attention matrices (topology_command.cc).
+void AddTopologyCommand(CLI::App& app);
+
 }  // namespace sinkscope::cli
