@@ -10,4 +10,8 @@ namespace sinkscope::cli {
 /// `ph`: persistent homology of a distance matrix; the ripser-comparable contract of issue 4.
 void AddPhCommand(CLI::App& app);
 
+/// `rmt`: singular-value spectra, Marchenko-Pastur fit, sink concentration and row entropy of
+/// attention matrices (CORRECTED or PAPER mode; rmt_command.cc).
+void AddRmtCommand(CLI::App& app);
+
 }  // namespace sinkscope::cli
