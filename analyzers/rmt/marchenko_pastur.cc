@@ -91,9 +91,18 @@ StatusOr<MarchenkoPasturComparison> CompareWithMarchenkoPastur(
     return InvalidArgumentError("mp_variance must be finite and > 0, got {}", *options.variance);
   }
   std::vector<double> lambda(eigenvalues.begin(), eigenvalues.end());
-  for (double& v : lambda) {
+  double largest = 0;
+  for (double v : lambda) {
     if (!std::isfinite(v)) return InvalidArgumentError("eigenvalue {} is not finite", v);
-    v = std::max(v, 0.0);  // round-off of a PSD spectrum
+    largest = std::max(largest, std::abs(v));
+  }
+  // Round-off of zero (numpy's matrix_rank tolerance, n·ε·max|λ|) is zero: otherwise the zero
+  // eigenvalues of a γ > 1 spectrum split into exact zeros and ±1e-15, and KS compares half of
+  // them with the atom at 0.
+  const double zero_tol =
+      static_cast<double>(lambda.size()) * std::numeric_limits<double>::epsilon() * largest;
+  for (double& v : lambda) {
+    if (v <= zero_tol) v = 0.0;
   }
   std::sort(lambda.begin(), lambda.end());
 

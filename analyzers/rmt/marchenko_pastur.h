@@ -91,8 +91,8 @@ struct MarchenkoPasturCompareOptions {
   double epsilon = 1e-10;
 };
 
-/// Compares eigenvalues (finite, any order; tiny negatives from round-off are clamped to 0) with
-/// the MP law. InvalidArgument for bad options or non-finite eigenvalues.
+/// Compares eigenvalues (finite, any order) with the MP law. Values ≤ n·ε·max|λ| (round-off of
+/// zero, negatives included) count as 0. InvalidArgument for bad options or non-finite values.
 StatusOr<MarchenkoPasturComparison> CompareWithMarchenkoPastur(
     std::span<const double> eigenvalues, const MarchenkoPasturCompareOptions& options);
 
