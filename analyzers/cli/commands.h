@@ -12,5 +12,8 @@ void AddPhCommand(CLI::App& app);
 
 /// `topology`: CORRECTED or PAPER topology metrics of attention matrices (topology_command.cc).
 void AddTopologyCommand(CLI::App& app);
+/// `rmt`: singular-value spectra, Marchenko-Pastur fit, sink concentration and row entropy of
+/// attention matrices (CORRECTED or PAPER mode; rmt_command.cc).
+void AddRmtCommand(CLI::App& app);
 
 }  // namespace sinkscope::cli
