@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "analyzers/stats/descriptive.h"
+#include "analyzers/stats/numpy_semantics.h"
 #include "core/torch_call.h"
 
 namespace sinkscope::analyzers::infogeo {
@@ -49,23 +50,10 @@ bool DetectCausal(const Heads& a) {
   return true;
 }
 
-/// scipy.stats.entropy(p, q): both normalized to sum 1, Σ_{p_j > 0} p_j ln(p_j/q_j); +∞ if some
-/// p_j > 0 has q_j = 0.
+/// scipy.stats.entropy(p, q) over one row of n values.
 double Kl(const double* p, const double* q, int64_t n) {
-  double sp = 0, sq = 0;
-  for (int64_t j = 0; j < n; ++j) {
-    sp += p[j];
-    sq += q[j];
-  }
-  double d = 0;
-  for (int64_t j = 0; j < n; ++j) {
-    if (p[j] <= 0) continue;
-    const double pj = p[j] / sp;
-    const double qj = q[j] / sq;
-    if (qj <= 0) return std::numeric_limits<double>::infinity();
-    d += pj * std::log(pj / qj);
-  }
-  return d;
+  return stats::ScipyEntropy(std::span<const double>(p, static_cast<size_t>(n)),
+                             std::span<const double>(q, static_cast<size_t>(n)));
 }
 
 /// Head mean of every row: [n, n].

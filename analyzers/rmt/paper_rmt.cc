@@ -8,7 +8,8 @@
 #include <numbers>
 #include <span>
 
-#include "analyzers/rmt/numpy_semantics.h"
+#include "analyzers/stats/descriptive.h"
+#include "analyzers/stats/numpy_semantics.h"
 #include "core/torch_call.h"
 
 namespace sinkscope::analyzers::rmt {
@@ -17,7 +18,7 @@ namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 float SumF32(std::span<const float> x) {
-  return NumpyPairwiseSum<float>(x);
+  return stats::NumpyPairwiseSum<float>(x);
 }
 
 /// Step 1: `col = M.sum(0); thr = percentile(col, 90); col[col >= thr].sum() / col.sum()`.
@@ -28,7 +29,7 @@ double PaperSinkConcentration(const float* m, int64_t n) {
   }
   std::vector<double> col64(col.begin(), col.end());
   // numpy 1.x compares a float32 array with a float64 scalar in float32 (value-based casting).
-  const auto threshold = static_cast<float>(NumpyPercentileLinear(col64, 90.0));
+  const auto threshold = static_cast<float>(stats::Quantile(col64, 0.9));
   std::vector<float> selected;
   for (float c : col) {
     if (c >= threshold) selected.push_back(c);
@@ -103,12 +104,12 @@ double PaperStableRank(const double* sigma64, int64_t n) {
 
 double PaperMarchenkoPasturKl(const std::vector<double>& top_eigenvalues) {
   if (top_eigenvalues.size() < 2) return kNaN;
-  const double mean =
-      NumpyPairwiseSum<double>(top_eigenvalues) / static_cast<double>(top_eigenvalues.size());
+  const double mean = stats::NumpyPairwiseSum<double>(top_eigenvalues) /
+                      static_cast<double>(top_eigenvalues.size());
   if (!(mean != 0) || !std::isfinite(mean)) return kNaN;  // numpy's histogram would raise
   std::vector<double> x(top_eigenvalues.size());
   for (size_t i = 0; i < x.size(); ++i) x[i] = top_eigenvalues[i] / mean;
-  const NumpyHistogram hist = NumpyHistogramDensity(x, kPaperHistogramBins);
+  const stats::NumpyHistogram hist = stats::NumpyHistogramDensity(x, kPaperHistogramBins);
   const double g = kPaperMarchenkoPasturGamma;
   const double a = (1 - std::sqrt(g)) * (1 - std::sqrt(g));
   const double b = (1 + std::sqrt(g)) * (1 + std::sqrt(g));
@@ -119,14 +120,14 @@ double PaperMarchenkoPasturKl(const std::vector<double>& top_eigenvalues) {
     if (c >= a && c <= b) q[k] = std::sqrt((b - c) * (c - a)) / (2 * std::numbers::pi * g * c);
   }
   // `stats.entropy(hist / hist.sum(), q / q.sum())`: normalized here, then again inside.
-  const double hsum = NumpyPairwiseSum<double>(hist.density);
-  const double qsum = NumpyPairwiseSum<double>(q);
+  const double hsum = stats::NumpyPairwiseSum<double>(hist.density);
+  const double qsum = stats::NumpyPairwiseSum<double>(q);
   std::vector<double> p(bins);
   for (size_t k = 0; k < bins; ++k) {
     p[k] = hist.density[k] / hsum;
     q[k] = q[k] / qsum;
   }
-  return ScipyEntropy(p, q);
+  return stats::ScipyEntropy(p, q);
 }
 
 StatusOr<PaperRmtResult> ComputePaperRmt(const at::Tensor& attention,

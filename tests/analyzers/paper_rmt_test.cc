@@ -14,8 +14,9 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "analyzers/rmt/numpy_semantics.h"
 #include "analyzers/rmt/rmt.h"
+#include "analyzers/stats/descriptive.h"
+#include "analyzers/stats/numpy_semantics.h"
 #include "tests/support/test_support.h"
 
 namespace sinkscope::analyzers::rmt {
@@ -269,19 +270,19 @@ TEST(PaperRmtTest, RejectsBadShapesAndSizes) {
 
 TEST(NumpySemanticsTest, PercentileIsNumpyLinear) {
   const std::vector<double> x = {3, 1, 4, 1, 5, 9, 2, 6};
-  EXPECT_EQ(NumpyPercentileLinear(x, 90), 6.8999999999999995);
-  EXPECT_EQ(NumpyPercentileLinear(x, 50), 3.5);
-  EXPECT_EQ(NumpyPercentileLinear(x, 0), 1.0);
-  EXPECT_EQ(NumpyPercentileLinear(x, 100), 9.0);
-  EXPECT_EQ(NumpyPercentileLinear(x, 35), 2.4499999999999997);
-  EXPECT_EQ(NumpyPercentileLinear({2.5}, 90), 2.5);
-  EXPECT_TRUE(std::isnan(NumpyPercentileLinear({}, 90)));
+  EXPECT_EQ(stats::Quantile(x, 0.9), 6.8999999999999995);
+  EXPECT_EQ(stats::Quantile(x, 0.5), 3.5);
+  EXPECT_EQ(stats::Quantile(x, 0.0), 1.0);
+  EXPECT_EQ(stats::Quantile(x, 1.0), 9.0);
+  EXPECT_EQ(stats::Quantile(x, 0.35), 2.4499999999999997);
+  EXPECT_EQ(stats::Quantile(std::vector<double>{2.5}, 0.9), 2.5);
+  EXPECT_TRUE(std::isnan(stats::Quantile(std::vector<double>{}, 0.9)));
 }
 
 TEST(NumpySemanticsTest, HistogramIsNumpyDensity) {
   {
     const std::vector<double> x = {1, 2, 2, 3, 10};
-    NumpyHistogram h = NumpyHistogramDensity(x, 20);
+    stats::NumpyHistogram h = stats::NumpyHistogramDensity(x, 20);
     ASSERT_EQ(h.density.size(), 20u);
     EXPECT_EQ(h.edges[1], 1.45);
     EXPECT_EQ(h.edges[20], 10.0);
@@ -293,7 +294,7 @@ TEST(NumpySemanticsTest, HistogramIsNumpyDensity) {
   }
   {
     // min = max: range [4.5, 5.5]; all three in bin 10.
-    NumpyHistogram h = NumpyHistogramDensity(std::vector<double>{5, 5, 5}, 20);
+    stats::NumpyHistogram h = stats::NumpyHistogramDensity(std::vector<double>{5, 5, 5}, 20);
     EXPECT_EQ(h.edges[0], 4.5);
     EXPECT_EQ(h.edges[1], 4.55);
     EXPECT_EQ(h.counts[10], 3.0);
@@ -302,7 +303,7 @@ TEST(NumpySemanticsTest, HistogramIsNumpyDensity) {
   {
     // 0.30000000000000004 sits exactly on an edge: numpy's edge correction puts it in bin 4.
     const std::vector<double> x = {0.1, 0.2, 0.30000000000000004, 0.7, 1.0};
-    NumpyHistogram h = NumpyHistogramDensity(x, 20);
+    stats::NumpyHistogram h = stats::NumpyHistogramDensity(x, 20);
     const std::vector<int> occupied = {0, 2, 4, 13, 19};
     for (int k : occupied) EXPECT_EQ(h.counts[static_cast<size_t>(k)], 1.0) << k;
   }
@@ -310,19 +311,20 @@ TEST(NumpySemanticsTest, HistogramIsNumpyDensity) {
 
 TEST(NumpySemanticsTest, EntropyIsScipyEntropy) {
   EXPECT_DOUBLE_EQ(
-      ScipyEntropy(std::vector<double>{0.5, 0.5, 0}, std::vector<double>{0.25, 0.25, 0.5}),
+      stats::ScipyEntropy(std::vector<double>{0.5, 0.5, 0}, std::vector<double>{0.25, 0.25, 0.5}),
       0.6931471805599453);
-  EXPECT_DOUBLE_EQ(ScipyEntropy(std::vector<double>{1, 3}, std::vector<double>{2, 2}),
+  EXPECT_DOUBLE_EQ(stats::ScipyEntropy(std::vector<double>{1, 3}, std::vector<double>{2, 2}),
                    0.13081203594113697);
-  EXPECT_EQ(ScipyEntropy(std::vector<double>{0.5, 0.5}, std::vector<double>{1, 0}), kInf);
-  EXPECT_TRUE(std::isnan(ScipyEntropy(std::vector<double>{1, 1}, std::vector<double>{0, 0})));
+  EXPECT_EQ(stats::ScipyEntropy(std::vector<double>{0.5, 0.5}, std::vector<double>{1, 0}), kInf);
+  EXPECT_TRUE(
+      std::isnan(stats::ScipyEntropy(std::vector<double>{1, 1}, std::vector<double>{0, 0})));
 }
 
 TEST(NumpySemanticsTest, PairwiseSumFollowsNumpyOrder) {
   // 1e8 + 1 + … in float32: a plain loop loses every 1; numpy's 8 accumulators keep some.
   std::vector<float> x(16, 1.0f);
   x[0] = 1e8f;
-  const float pairwise = NumpyPairwiseSum<float>(x);
+  const float pairwise = stats::NumpyPairwiseSum<float>(x);
   // r0 = 1e8 + 1 → 1e8 (float32 spacing 8), r1..r7 = 2; ((r0+r1)+(r2+r3)) rounds back to 1e8,
   // then + 8 = 100000008, as np.sum prints (a plain loop gives 1e8).
   EXPECT_EQ(pairwise, 100000008.0f);
@@ -330,9 +332,9 @@ TEST(NumpySemanticsTest, PairwiseSumFollowsNumpyOrder) {
   std::vector<float> long_x(300, 1.0f);
   long_x[0] = 1e8f;
   long_x[150] = 3e7f;
-  EXPECT_EQ(NumpyPairwiseSum<float>(long_x), 130000280.0f);
+  EXPECT_EQ(stats::NumpyPairwiseSum<float>(long_x), 130000280.0f);
   std::vector<double> seven = {1, 2, 3, 4, 5, 6, 7};
-  EXPECT_EQ(NumpyPairwiseSum<double>(seven), 28.0);
+  EXPECT_EQ(stats::NumpyPairwiseSum<double>(seven), 28.0);
 }
 
 }  // namespace

@@ -9,14 +9,14 @@
 //   * scipy.stats.entropy(p, q): both renormalized, Σ p ln(p/q) with 0·ln(0/q) = 0, +inf if some
 //     p > 0 meets q = 0, NaN if a sum is 0.
 // These are small on purpose; tests/analyzers/paper_rmt_test.cc checks them against values numpy
-// printed.
+// printed. np.percentile is stats::Quantile (descriptive.h) with q/100.
 #pragma once
 
 #include <cstddef>
 #include <span>
 #include <vector>
 
-namespace sinkscope::analyzers::rmt {
+namespace sinkscope::analyzers::stats {
 
 /// numpy's pairwise_sum (numpy/core/src/umath/loops_utils.h.src) in precision T: fewer than 8
 /// values are added in order; up to 128 values use 8 interleaved accumulators combined as
@@ -46,11 +46,6 @@ T NumpyPairwiseSum(std::span<const T> x) {
   return NumpyPairwiseSum(x.subspan(0, n2)) + NumpyPairwiseSum(x.subspan(n2));
 }
 
-/// np.percentile(x, q) with linear interpolation, in double: sort ascending, pos = (q/100)(m−1),
-/// t = pos − ⌊pos⌋, a = x_(⌊pos⌋), b = x_(⌊pos⌋+1); a + (b−a)·t if t < 0.5, else b − (b−a)(1−t).
-/// NaN for an empty x. q must lie in [0, 100].
-double NumpyPercentileLinear(std::vector<double> x, double q);
-
 /// np.histogram(x, bins, density=True).
 struct NumpyHistogram {
   std::vector<double> edges;    ///< bins + 1 edges (np.linspace(lo, hi, bins + 1))
@@ -68,4 +63,4 @@ NumpyHistogram NumpyHistogramDensity(std::span<const double> x, int bins);
 /// the normalization) or any value is NaN. Sums use numpy's pairwise order.
 double ScipyEntropy(std::span<const double> p, std::span<const double> q);
 
-}  // namespace sinkscope::analyzers::rmt
+}  // namespace sinkscope::analyzers::stats

@@ -1,25 +1,11 @@
-#include "analyzers/rmt/numpy_semantics.h"
+#include "analyzers/stats/numpy_semantics.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
 
-namespace sinkscope::analyzers::rmt {
-
-double NumpyPercentileLinear(std::vector<double> x, double q) {
-  if (x.empty()) return std::numeric_limits<double>::quiet_NaN();
-  std::sort(x.begin(), x.end());
-  const double pos = (q / 100.0) * static_cast<double>(x.size() - 1);
-  const double lower = std::floor(pos);
-  const auto i = static_cast<size_t>(lower);
-  const double t = pos - lower;
-  const double a = x[i];
-  const double b = x[std::min(i + 1, x.size() - 1)];
-  const double diff = b - a;
-  // numpy's _lerp: the second form keeps the result exact at t = 1 and monotone near b.
-  return t < 0.5 ? a + diff * t : b - diff * (1.0 - t);
-}
+namespace sinkscope::analyzers::stats {
 
 NumpyHistogram NumpyHistogramDensity(std::span<const double> x, int bins) {
   NumpyHistogram h;
@@ -78,4 +64,4 @@ double ScipyEntropy(std::span<const double> p, std::span<const double> q) {
   return NumpyPairwiseSum<double>(terms);
 }
 
-}  // namespace sinkscope::analyzers::rmt
+}  // namespace sinkscope::analyzers::stats
