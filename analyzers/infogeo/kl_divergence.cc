@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "analyzers/common/positions.h"
 #include "analyzers/stats/descriptive.h"
 #include "analyzers/stats/numpy_semantics.h"
 #include "core/torch_call.h"
@@ -32,22 +33,8 @@ StatusOr<Heads> ReadHeads(const at::Tensor& attention, InputHealth* health) {
   heads.h = t.size(0);
   heads.n = t.size(1);
   heads.p.assign(t.data_ptr<double>(), t.data_ptr<double>() + t.numel());
-  for (double v : heads.p) {
-    if (std::isnan(v)) ++health->num_nan;
-    if (std::isinf(v)) ++(v > 0 ? health->num_posinf : health->num_neginf);
-  }
+  *health = CountNonFinite(heads.p);
   return heads;
-}
-
-bool DetectCausal(const Heads& a) {
-  for (int64_t h = 0; h < a.h; ++h) {
-    for (int64_t i = 0; i < a.n; ++i) {
-      for (int64_t j = i + 1; j < a.n; ++j) {
-        if (a.at(h, i, j) != 0) return false;
-      }
-    }
-  }
-  return true;
 }
 
 /// scipy.stats.entropy(p, q) over one row of n values.
@@ -227,7 +214,7 @@ StatusOr<KlResult> ComputeKlSinks(const at::Tensor& attention, const KlOptions& 
   r.num_heads = a.h;
   r.num_tokens = a.n;
   const int64_t H = a.h, n = a.n;
-  r.causal = options.detect_causal ? DetectCausal(a) : options.causal;
+  r.causal = options.detect_causal ? IsCausal(a.p, a.n) : options.causal;
   auto allowed_last = [&](int64_t i) { return r.causal ? i : n - 1; };
   const int64_t first_row = r.causal ? 1 : 0;
   r.num_rows = n - first_row;
@@ -339,16 +326,13 @@ StatusOr<AttentionFisherResult> ComputeAttentionFisher(const at::Tensor& attenti
   InputHealth all;
   ASSIGN_OR_RETURN(Heads a, ReadHeads(attention, &all));
   AttentionFisherResult r;
-  r.causal = DetectCausal(a);
+  r.causal = IsCausal(a.p, a.n);
   const int64_t n = a.n;
   const int64_t first_row = r.causal ? 1 : 0;
   const std::vector<double> mean = HeadMean(a);
   auto trace = [&](const double* m, InputHealth* health) {
     double sum = 0;
-    for (int64_t k = 0; k < n * n; ++k) {
-      if (std::isnan(m[k])) ++health->num_nan;
-      if (std::isinf(m[k])) ++(m[k] > 0 ? health->num_posinf : health->num_neginf);
-    }
+    *health = CountNonFinite(std::span<const double>(m, static_cast<size_t>(n * n)));
     if (!health->valid() || first_row >= n) return kNaN;
     for (int64_t i = first_row; i < n; ++i) {
       double norm2 = 0;

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "analyzers/common/positions.h"
 #include "core/torch_call.h"
 
 namespace sinkscope::analyzers::sink {
@@ -39,11 +40,7 @@ StatusOr<PaperSinkResult> ComputePaperSinkMetrics(const at::Tensor& attention) {
   r.num_tokens = maps.size(2);
   const int64_t layers = r.num_layers, heads = r.num_heads, n = r.num_tokens;
   const double* data = maps.data_ptr<double>();
-  for (int64_t k = 0; k < maps.numel(); ++k) {
-    const double v = data[k];
-    if (std::isnan(v)) ++r.health.num_nan;
-    if (std::isinf(v)) ++(v > 0 ? r.health.num_posinf : r.health.num_neginf);
-  }
+  r.health = CountNonFinite(std::span<const double>(data, static_cast<size_t>(maps.numel())));
   r.valid = r.health.valid();
 
   std::vector<double> cells;  // 100·F[ℓ,h], row-major over (ℓ, h)

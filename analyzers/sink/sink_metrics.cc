@@ -1,6 +1,7 @@
 #include "analyzers/sink/sink_metrics.h"
 
-#include <cctype>
+#include "analyzers/common/positions.h"
+
 #include <cmath>
 #include <limits>
 
@@ -18,28 +19,6 @@ struct Matrix {
   double at(int64_t i, int64_t j) const { return data[i * n + j]; }
 };
 
-bool IsCausal(const double* data, int64_t count, int64_t n) {
-  for (int64_t m = 0; m < count; ++m) {
-    const double* a = data + m * n * n;
-    for (int64_t i = 0; i < n; ++i) {
-      for (int64_t j = i + 1; j < n; ++j) {
-        if (a[i * n + j] != 0) return false;
-      }
-    }
-  }
-  return true;
-}
-
-InputHealth Health(Matrix a) {
-  InputHealth h;
-  for (int64_t k = 0; k < a.n * a.n; ++k) {
-    const double v = a.data[k];
-    if (std::isnan(v)) ++h.num_nan;
-    if (std::isinf(v)) ++(v > 0 ? h.num_posinf : h.num_neginf);
-  }
-  return h;
-}
-
 /// α_j for every key: the mean attention j receives from the queries that can see it.
 std::vector<double> KeyImportance(Matrix a, bool causal) {
   std::vector<double> alpha(static_cast<size_t>(a.n), 0.0);
@@ -56,7 +35,7 @@ HeadSinkMetrics HeadMetrics(Matrix a, int head, bool causal, const SinkOptions& 
                             std::vector<double>* alpha_out) {
   HeadSinkMetrics m;
   m.head = head;
-  m.health = Health(a);
+  m.health = CountNonFinite(std::span<const double>(a.data, static_cast<size_t>(a.n * a.n)));
   m.valid = m.health.valid();
   if (!m.valid) {
     m.first_token_mass = m.first_vs_others_ratio = m.sink_key_importance = kNaN;
@@ -147,60 +126,6 @@ double Slope(const std::vector<double>& y) {
 
 }  // namespace
 
-std::string_view PositionClassName(PositionClass c) {
-  switch (c) {
-    case PositionClass::kFirst:
-      return "first";
-    case PositionClass::kLast:
-      return "last";
-    case PositionClass::kPunctuation:
-      return "punctuation";
-    case PositionClass::kFirstContentWord:
-      return "first-content-word";
-    case PositionClass::kOther:
-      return "other";
-  }
-  return "other";
-}
-
-std::vector<PositionClass> ClassifyPositions(const std::vector<std::string>& tokens,
-                                             const std::vector<int64_t>& special_positions) {
-  const auto n = static_cast<int64_t>(tokens.size());
-  std::vector<PositionClass> classes(tokens.size(), PositionClass::kOther);
-  std::vector<bool> special(tokens.size(), false);
-  for (int64_t p : special_positions) {
-    if (p >= 0 && p < n) special[p] = true;
-  }
-  auto is_punctuation = [](std::string_view text) {
-    // Strip the word-boundary markers of byte-level BPE (Ġ, U+0120), SentencePiece (▁, U+2581)
-    // and WordPiece (##).
-    for (std::string_view marker : {"\xC4\xA0", "\xE2\x96\x81", "##"}) {
-      while (text.substr(0, marker.size()) == marker) text.remove_prefix(marker.size());
-    }
-    if (text.empty()) return false;
-    for (char c : text) {
-      if (!std::ispunct(static_cast<unsigned char>(c))) return false;
-    }
-    return true;
-  };
-  bool content_seen = false;
-  for (int64_t i = 0; i < n; ++i) {
-    if (i == 0) {
-      classes[i] = PositionClass::kFirst;
-    } else if (i == n - 1 && special[i]) {
-      classes[i] = PositionClass::kLast;
-    } else if (is_punctuation(tokens[i])) {
-      classes[i] = PositionClass::kPunctuation;
-      continue;
-    }
-    if (!content_seen && !special[i] && !is_punctuation(tokens[i])) {
-      content_seen = true;
-      if (i != 0) classes[i] = PositionClass::kFirstContentWord;
-    }
-  }
-  return classes;
-}
-
 StatusOr<SinkResult> ComputeSinkMetrics(const at::Tensor& attention, const SinkOptions& options) {
   RETURN_IF_ERROR(Validate(attention, options));
   ASSIGN_OR_RETURN(at::Tensor maps, TorchCall("sink metrics: reading attention", [&] {
@@ -224,7 +149,7 @@ StatusOr<SinkResult> ComputeSinkMetrics(const at::Tensor& attention, const SinkO
       result.causal = false;
       break;
     case Causality::kDetect:
-      result.causal = IsCausal(data, result.num_layers * heads, n);
+      result.causal = IsCausal(std::span<const double>(data, static_cast<size_t>(maps.numel())), n);
       break;
   }
 

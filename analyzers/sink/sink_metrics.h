@@ -25,23 +25,10 @@
 #include <ATen/ATen.h>
 
 #include "analyzers/common/attention_matrices.h"
+#include "analyzers/common/positions.h"
 #include "core/status.h"
 
 namespace sinkscope::analyzers::sink {
-
-/// Where a token sits, for naming sinks by role rather than by token string.
-enum class PositionClass { kFirst, kLast, kPunctuation, kFirstContentWord, kOther };
-
-/// "first", "last", "punctuation", "first-content-word", "other".
-std::string_view PositionClassName(PositionClass c);
-
-/// Position classes of n tokens. `tokens` are the tokenizer's token strings (Ġ/▁/## markers
-/// allowed), `special_positions` the positions of special tokens (BOS, EOS, CLS, SEP, …).
-/// Position 0 is kFirst; position n − 1 is kLast when it is a special token; a token whose text
-/// (markers stripped) is non-empty and all ASCII punctuation is kPunctuation; the first remaining
-/// non-special position is kFirstContentWord; everything else kOther.
-std::vector<PositionClass> ClassifyPositions(const std::vector<std::string>& tokens,
-                                             const std::vector<int64_t>& special_positions);
 
 /// Whether attention is causal: decided from the data (every strict-upper entry of every matrix
 /// exactly 0) unless forced.

@@ -380,26 +380,6 @@ HeadSpecializationResult PaperHeadSpecialization(const std::vector<HeadTopTokens
   return result;
 }
 
-std::string_view PositionClassName(PositionClass c) {
-  switch (c) {
-    case PositionClass::kFirst:
-      return "first";
-    case PositionClass::kLast:
-      return "last";
-    case PositionClass::kPunctuation:
-      return "punctuation";
-    case PositionClass::kOther:
-      return "other";
-  }
-  return "other";
-}
-
-PositionClass ClassifyPosition(int64_t index, int64_t n, bool is_punctuation) {
-  if (index == 0) return PositionClass::kFirst;
-  if (index == n - 1) return PositionClass::kLast;
-  return is_punctuation ? PositionClass::kPunctuation : PositionClass::kOther;
-}
-
 HeadSpecializationResult PositionClassSpecialization(const std::vector<HeadTopPositions>& heads,
                                                      double min_consistency, int64_t min_total) {
   std::vector<HeadTopTokens> keyed;

@@ -31,6 +31,7 @@
 #include <ATen/ATen.h>
 
 #include "analyzers/common/attention_matrices.h"
+#include "analyzers/common/positions.h"
 #include "analyzers/topology/persistent_homology.h"
 #include "core/status.h"
 
@@ -162,13 +163,8 @@ HeadSpecializationResult PaperHeadSpecialization(const std::vector<HeadTopTokens
                                                  double min_consistency = 0.3,
                                                  int64_t min_total = 5);
 
-/// Position classes of the top column (spec §8.5).
-enum class PositionClass { kFirst, kLast, kPunctuation, kOther };
-/// "first", "last", "punctuation", "other".
-std::string_view PositionClassName(PositionClass c);
-/// kFirst for index 0, else kLast for n − 1, else kPunctuation if the caller says so, else kOther.
-PositionClass ClassifyPosition(int64_t index, int64_t n, bool is_punctuation);
-
+/// Position classes of the top column (spec §8.5): analyzers::PositionClass, from
+/// ClassifyPositions (analyzers/common/positions.h).
 struct HeadTopPositions {
   int layer = 0;
   int head = 0;

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "analyzers/common/positions.h"
 #include "analyzers/stats/correlation.h"
 #include "core/torch_call.h"
 
@@ -22,15 +23,6 @@ struct Dense {
   int64_t depth = 1;  ///< heads, for attention
   double at(int64_t i, int64_t j) const { return v[i * cols + j]; }
 };
-
-InputHealth Count(const std::vector<double>& v) {
-  InputHealth h;
-  for (double x : v) {
-    if (std::isnan(x)) ++h.num_nan;
-    if (std::isinf(x)) ++(x > 0 ? h.num_posinf : h.num_neginf);
-  }
-  return h;
-}
 
 struct Inputs {
   Dense heads;  ///< [H, n, n]
@@ -74,16 +66,14 @@ StatusOr<Inputs> Read(const at::Tensor& attention, const at::Tensor& x, const at
   });
 }
 
-bool DetectCausal(const Dense& heads) {
-  const int64_t n = heads.cols;
-  for (int64_t h = 0; h < heads.depth; ++h) {
-    for (int64_t i = 0; i < n; ++i) {
-      for (int64_t j = i + 1; j < n; ++j) {
-        if (heads.v[(h * n + i) * n + j] != 0) return false;
-      }
-    }
-  }
-  return true;
+/// Non-finite counts of the layer input and output together.
+InputHealth HiddenHealth(const Inputs& in) {
+  InputHealth h = CountNonFinite(in.x.v);
+  const InputHealth y = CountNonFinite(in.y.v);
+  h.num_nan += y.num_nan;
+  h.num_posinf += y.num_posinf;
+  h.num_neginf += y.num_neginf;
+  return h;
 }
 
 double MeanOf(const std::vector<double>& v) {
@@ -185,12 +175,8 @@ StatusOr<PaperAttentionValueResult> ComputePaperAttentionValue(const at::Tensor&
   const int64_t n = in.mean.rows;
   const int64_t d = in.x.cols;
   r.num_tokens = n;
-  r.attention_health = Count(in.heads.v);
-  r.hidden_health = Count(in.x.v);
-  const InputHealth y_health = Count(in.y.v);
-  r.hidden_health.num_nan += y_health.num_nan;
-  r.hidden_health.num_posinf += y_health.num_posinf;
-  r.hidden_health.num_neginf += y_health.num_neginf;
+  r.attention_health = CountNonFinite(in.heads.v);
+  r.hidden_health = HiddenHealth(in);
 
   // (a) Entropy of the head mean, entries ≤ ε dropped (NaN fails the test too).
   for (int64_t i = 0; i < n; ++i) {
@@ -297,14 +283,10 @@ StatusOr<AttentionValueResult> ComputeAttentionValue(const at::Tensor& attention
     }
     is_sink[p] = true;
   }
-  r.attention_health = Count(in.heads.v);
-  r.hidden_health = Count(in.x.v);
-  const InputHealth y_health = Count(in.y.v);
-  r.hidden_health.num_nan += y_health.num_nan;
-  r.hidden_health.num_posinf += y_health.num_posinf;
-  r.hidden_health.num_neginf += y_health.num_neginf;
+  r.attention_health = CountNonFinite(in.heads.v);
+  r.hidden_health = HiddenHealth(in);
   r.valid = r.attention_health.valid() && r.hidden_health.valid();
-  r.causal = options.detect_causal ? DetectCausal(in.heads) : options.causal;
+  r.causal = options.detect_causal ? IsCausal(in.heads.v, in.heads.cols) : options.causal;
   const int64_t first_row = r.causal ? 1 : 0;
   r.num_rows = n - first_row;
   auto last_key = [&](int64_t i) { return r.causal ? i : n - 1; };

@@ -5,6 +5,7 @@
 #include <limits>
 #include <numeric>
 
+#include "analyzers/common/positions.h"
 #include "core/torch_call.h"
 
 namespace sinkscope::analyzers::value {
@@ -15,15 +16,6 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 std::vector<double> ToVector(const at::Tensor& t) {
   at::Tensor c = t.to(at::kCPU, at::kDouble).contiguous();
   return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
-}
-
-InputHealth Count(const std::vector<double>& v) {
-  InputHealth h;
-  for (double x : v) {
-    if (std::isnan(x)) ++h.num_nan;
-    if (std::isinf(x)) ++(x > 0 ? h.num_posinf : h.num_neginf);
-  }
-  return h;
 }
 
 Status CheckOptions(const ReferencePointOptions& o) {
@@ -114,8 +106,8 @@ StatusOr<PaperReferencePointResult> ComputePaperReferencePoint(
                                            ToVector(hidden));
                    }));
   auto& [mean, v] = tensors;
-  r.attention_health = Count(mean);
-  r.hidden_health = Count(v);
+  r.attention_health = CountNonFinite(mean);
+  r.hidden_health = CountNonFinite(v);
   const int64_t d = hidden.size(1);
   // Sanitize as the notebook does: Ā NaN → 0, +∞ → 1, −∞ → 0; V non-finite → 0; V > 1e5 scaled.
   for (double& a : mean) a = std::isnan(a) ? 0.0 : (std::isinf(a) ? (a > 0 ? 1.0 : 0.0) : a);
@@ -190,21 +182,10 @@ StatusOr<ReferencePointResult> ComputeReferencePoint(const at::Tensor& attention
                      return std::make_pair(ToVector(h), ToVector(vectors));
                    }));
   auto& [a, v] = tensors;
-  r.attention_health = Count(a);
-  r.vector_health = Count(v);
+  r.attention_health = CountNonFinite(a);
+  r.vector_health = CountNonFinite(v);
   r.valid = r.attention_health.valid() && r.vector_health.valid();
-  // Causal iff every strict-upper entry is 0.
-  r.causal = true;
-  for (int64_t h = 0; h < heads && r.causal; ++h) {
-    for (int64_t i = 0; i < n && r.causal; ++i) {
-      for (int64_t j = i + 1; j < n; ++j) {
-        if (a[(h * n + i) * n + j] != 0) {
-          r.causal = false;
-          break;
-        }
-      }
-    }
-  }
+  r.causal = IsCausal(a, n);
   if (!r.valid) {
     ReferencePointHead nan_head;
     nan_head.relative_magnitude_mean = nan_head.directional_guidance_mean = kNaN;

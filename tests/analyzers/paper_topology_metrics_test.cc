@@ -390,14 +390,18 @@ TEST(PaperTopologyMetricsTest, PositionClassesUnifyAVaryingFirstWord) {
   HeadTopTokens by_string{7, 3, {"In", "The", "A", "Paris", "Water", "Light"}};
   EXPECT_FALSE(PaperHeadSpecialization({by_string}).heads[0].specialized);
   HeadTopPositions by_class{7, 3, {}};
-  for (int s = 0; s < 6; ++s) by_class.top_classes.push_back(ClassifyPosition(0, 20, false));
+  for (int s = 0; s < 6; ++s) by_class.top_classes.push_back(PositionClass::kFirst);
   HeadSpecializationResult r = PositionClassSpecialization({by_class});
   EXPECT_TRUE(r.heads[0].specialized);
   EXPECT_EQ(r.heads[0].token, "first");
-  EXPECT_EQ(ClassifyPosition(19, 20, true), PositionClass::kLast);
-  EXPECT_EQ(ClassifyPosition(5, 20, true), PositionClass::kPunctuation);
-  EXPECT_EQ(ClassifyPosition(5, 20, false), PositionClass::kOther);
-  EXPECT_EQ(ClassifyPosition(0, 1, false), PositionClass::kFirst);
+  HeadTopPositions mixed{
+      7,
+      4,
+      {PositionClass::kLast, PositionClass::kPunctuation, PositionClass::kPunctuation,
+       PositionClass::kOther, PositionClass::kPunctuation}};
+  HeadSpecializationResult m = PositionClassSpecialization({mixed});
+  EXPECT_EQ(m.heads[0].token, "punctuation");
+  EXPECT_DOUBLE_EQ(m.heads[0].consistency, 0.6);
 }
 
 TEST(PaperTopologyMetricsTest, NonFiniteHeadIsInvalidAndTheRestIsComputed) {
