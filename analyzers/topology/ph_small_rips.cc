@@ -199,9 +199,11 @@ class TriangleRanks {
   Position num_triangles_ = 0;
 };
 
-/// The reduced columns R_j that are not emergent, each in the cheaper of two forms: the words
-/// from its pivot's to its last nonzero one, or the list of its positions when that is shorter
-/// (a coboundary of ~n entries spread over all positions, common for point clouds).
+/// The reduced columns R_j that are not emergent, each in one of two forms: the words from its
+/// pivot's to its last nonzero one, or the list of its positions when that is 8 times shorter
+/// (a coboundary of ~n entries spread over all positions, common for point clouds). Most stored
+/// columns are never added to another, so storing must be cheap: taking the list form whenever it
+/// was shorter than the words made n = 64 run 11–14 % slower (docs/topology.md).
 class StoredColumns {
  public:
   /// Empties the store, for columns 0..num_columns−1.
@@ -217,12 +219,14 @@ class StoredColumns {
   [[gnu::always_inline]] void Store(size_t j, const Mask* working, size_t lo, size_t hi) {
     size_t bits = 0;
     for (size_t w = lo; w < hi; ++w) bits += static_cast<size_t>(std::popcount(working[w]));
-    if (bits * 2 < hi - lo) {  // 32-bit positions: fewer flips than word XORs
+    if (bits * 8 < hi - lo) {  // 32-bit positions
       begin_[j] = static_cast<int64_t>(positions_.size());
-      info_[j] = {static_cast<uint32_t>(bits), 0, true};
+      info_[j] = {static_cast<uint32_t>(bits), static_cast<uint32_t>(hi), true};
+      positions_.resize(positions_.size() + bits);
+      Position* out = positions_.data() + begin_[j];
       for (size_t w = lo; w < hi; ++w) {
         for (Mask m = working[w]; m != 0; m &= m - 1) {
-          positions_.push_back(static_cast<Position>(w * 64 + std::countr_zero(m)));
+          *out++ = static_cast<Position>(w * 64 + std::countr_zero(m));
         }
       }
     } else {
@@ -230,6 +234,14 @@ class StoredColumns {
       info_[j] = {static_cast<uint32_t>(hi - lo), static_cast<uint32_t>(lo), false};
       words_.insert(words_.end(), working + lo, working + hi);
     }
+  }
+  /// Stores column j as a list of positions (any order).
+  void StorePositions(size_t j, const Position* positions, size_t size) {
+    Position last = 0;
+    for (size_t k = 0; k < size; ++k) last = std::max(last, positions[k]);
+    begin_[j] = static_cast<int64_t>(positions_.size());
+    info_[j] = {static_cast<uint32_t>(size), (last >> 6) + 1, true};
+    positions_.insert(positions_.end(), positions, positions + size);
   }
   /// working += R_j; returns one past the last word it touched.
   [[gnu::always_inline]] size_t AddTo(size_t j, Mask* working) const {
@@ -239,7 +251,7 @@ class StoredColumns {
       for (uint32_t k = 0; k < info.size; ++k) {
         working[positions[k] >> 6] ^= Mask{1} << (positions[k] & 63);
       }
-      return (positions[info.size - 1] >> 6) + 1;
+      return info.end_word;
     }
     const Mask* data = words_.data() + begin_[j];
     Mask* target = working + info.first_word;
@@ -249,8 +261,11 @@ class StoredColumns {
 
  private:
   struct Info {
-    uint32_t size;        // positions (sparse) or words (dense)
-    uint32_t first_word;  // dense only
+    uint32_t size;  // positions (sparse) or words (dense)
+    union {
+      uint32_t first_word;  // dense
+      uint32_t end_word;    // sparse: one past the word of the last position
+    };
     bool sparse;
   };
   std::vector<int64_t> begin_;  // offset in words_ or positions_, −1: not stored
@@ -264,8 +279,9 @@ class StoredColumns {
 struct SmallRipsWorkspace {
   TriangleRanks ranks;
   StoredColumns stored;
-  PivotMap pivots;  // position → column
+  std::vector<uint16_t> pivot_owner;  // position → 1 + column that has it as pivot, 0: none
   std::vector<Mask> working;
+  std::vector<Position> coboundary;
 };
 
 SmallRipsWorkspace* NewSmallRipsWorkspace() {
@@ -300,8 +316,11 @@ SINKSCOPE_POPCNT_CLONES void ReduceH1Small(const RipsFiltration& rips,
     }
   };
 
-  PivotMap& pivots = workspace.pivots;
-  pivots.Reset(columns.size());
+  // A flat table (≤ 41,664 × 2 bytes) rather than PivotMap's hashing: columns ≤ C(64, 2) fit.
+  static_assert(kSmallRipsMaxPoints * (kSmallRipsMaxPoints - 1) / 2 < 0xFFFF);
+  std::vector<uint16_t>& pivot_owner = workspace.pivot_owner;
+  pivot_owner.assign(ranks.num_triangles(), 0);
+  std::vector<Position>& coboundary = workspace.coboundary;
   StoredColumns& stored = workspace.stored;
   stored.Reset(columns.size());
 
@@ -312,8 +331,8 @@ SINKSCOPE_POPCNT_CLONES void ReduceH1Small(const RipsFiltration& rips,
     // Emergent pair (§3.5): the first cofacet has σ's diameter and no column has claimed it.
     if (const Mask first = ranks.first_cofacets(a, b); first != 0) {
       const Position p = ranks.Locate(a, b, 63 - std::countl_zero(first)).position;
-      if (!pivots.Contains(p)) {
-        pivots.Insert(p, static_cast<int64_t>(j));
+      if (pivot_owner[p] == 0) {
+        pivot_owner[p] = static_cast<uint16_t>(j + 1);
         ++num_emergent;
         continue;
       }
@@ -329,11 +348,11 @@ SINKSCOPE_POPCNT_CLONES void ReduceH1Small(const RipsFiltration& rips,
         break;
       }
       const Position pivot = static_cast<Position>(lo * 64 + std::countr_zero(working[lo]));
-      const int64_t other = pivots.Find(pivot);
+      const int64_t other = int64_t{pivot_owner[pivot]} - 1;
       if (other == -1) {
         const Value death = ranks.DiameterAt(pivot, edges);
         if (death > sigma.diameter) bars.push_back({sigma.diameter, death});
-        pivots.Insert(pivot, static_cast<int64_t>(j));
+        pivot_owner[pivot] = static_cast<uint16_t>(j + 1);
         while (working[hi - 1] == 0) --hi;
         stored.Store(j, working.data(), lo, hi);
         std::fill(working.begin() + static_cast<int64_t>(lo),
@@ -342,12 +361,15 @@ SINKSCOPE_POPCNT_CLONES void ReduceH1Small(const RipsFiltration& rips,
         hi = 0;
         break;
       }
-      if (!stored.Has(other)) {  // emergent: R = its coboundary
+      if (!stored.Has(other)) {  // emergent: R = its coboundary, ranked once and kept
         const auto [other_a, other_b] = ranks.EdgeVertices(columns[other].index);
-        add_coboundary(other_a, other_b);
-      } else {
-        hi = std::max(hi, stored.AddTo(other, working.data()));
+        coboundary.clear();
+        for (Mask m = ranks.neighbours(other_a) & ranks.neighbours(other_b); m != 0; m &= m - 1) {
+          coboundary.push_back(ranks.Locate(other_a, other_b, std::countr_zero(m)).position);
+        }
+        stored.StorePositions(other, coboundary.data(), coboundary.size());
       }
+      hi = std::max(hi, stored.AddTo(other, working.data()));
     }
   }
 }
