@@ -10,6 +10,7 @@
 #include <cstring>
 #include <functional>
 #include <limits>
+#include <memory>
 #include <utility>
 #include <vector>
 
@@ -90,6 +91,8 @@ class RipsFiltration {
 
   Vertex num_points() const { return n_; }
   Value threshold() const { return threshold_; }
+  /// Hands the distance buffer back (to a workspace); the filtration is unusable afterwards.
+  std::vector<Value> ReleaseDistances() && { return std::move(lower_); }
   const BinomialTable& binomial() const { return binomial_; }
 
   Value Distance(Vertex i, Vertex j) const {
@@ -246,11 +249,15 @@ class EdgeCofacetEnumerator {
 /// Pivot simplex → column that owns it; open addressing with linear probing.
 class PivotMap {
  public:
-  explicit PivotMap(size_t expected) {
+  PivotMap() = default;
+  explicit PivotMap(size_t expected) { Reset(expected); }
+  /// Empties the map, sized for `expected` keys (keeps the memory it has).
+  void Reset(size_t expected) {
     size_t capacity = 16;
     while (capacity < 2 * expected + 1) capacity *= 2;
     keys_.assign(capacity, -1);
     values_.resize(capacity);
+    size_ = 0;
   }
   /// The column with this pivot, or −1.
   int64_t Find(SimplexIndex key) const {
@@ -369,5 +376,21 @@ class PackedWorkingCoboundary {
 inline bool FitsPackedKey(const RipsFiltration& rips, int dim) {
   return rips.binomial()(rips.num_points(), dim + 2) < static_cast<SimplexIndex>(0xFFFFFFFFll);
 }
+
+struct SmallRipsWorkspace;
+/// Deletes a SmallRipsWorkspace (its type is complete only in ph_small_rips.cc).
+struct SmallRipsWorkspaceDeleter {
+  void operator()(SmallRipsWorkspace* workspace) const;
+};
+
+/// The buffers behind PersistenceWorkspace.
+struct Workspace {
+  std::vector<Value> lower;         // compressed distances
+  std::vector<Value> eccentricity;  // per point
+  std::vector<Edge> edges;          // edges within the threshold, then sorted
+  std::vector<Edge> edge_buffer;    // radix sort scratch
+  std::vector<DiameterIndex> columns;
+  std::unique_ptr<SmallRipsWorkspace, SmallRipsWorkspaceDeleter> small;  // made on first use
+};
 
 }  // namespace sinkscope::analyzers::topology::internal

@@ -4,6 +4,8 @@
     ~/.cache/sinkscope/venv-test/bin/python bench/topology/run.py [--binary PATH] [--ripser PATH]
         [--sizes 128,256,512] [--kinds pointcloud,attention] [--repeat 3] [--budget 60]
         [--small-count 2000] [--small-max-n 64] [--seed 0]
+        [--real-model DIR --sinkscope-run PATH [--sentences CSV] [--real-count 100]]
+        [--real-file CAPTURES.safetensors]
 
 Writes seeded matrices (numpy) as ripser lower-distance files in a temporary directory, then:
 
@@ -24,12 +26,20 @@ Writes seeded matrices (numpy) as ripser lower-distance files in a temporary dir
    (dominated by process start-up: ripser has no batch mode). Then the same in-process rate at
    fixed n = 16, 32, 48, 64 for each kind (200 matrices each).
 
+3. Real attention (with --real-model or --real-file): the attention maps of a real model on real
+   sentences, every layer and head, as distances 1 - max(A, A^T) with a zero diagonal, n = the
+   sentence's token count (sentences with more than --small-max-n tokens are skipped). With
+   --real-model, `sinkscope-run --model DIR --capture attention --text ...` is run here on the
+   first --real-count sentences of --sentences (the `text` column); --real-file reuses such a
+   capture file. In-process matrices/s per n bucket (8-16, 17-32, 33-48, 49-64) and overall.
+
 Correctness is checked on every file: bar counts per dimension must equal ripser's, and the sum of
 finite persistences must agree to 1e-4 relative (ripser prints 6 digits). A mismatch exits 1.
 The last stdout line is a JSON summary. Build the binary first:
 `ninja -C build sinkscope-bench-topology`.
 """
 import argparse
+import csv
 import json
 import os
 import shutil
@@ -84,6 +94,66 @@ def make_matrix(rng, kind, n):
     return d
 
 
+def read_safetensors(path):
+    """{name: float32 array} of a safetensors file (8-byte little-endian header length, JSON
+    header, data); F32/F16/BF16 tensors only (what sinkscope-run writes for attention)."""
+    blob = Path(path).read_bytes()
+    header_len = int.from_bytes(blob[:8], "little")
+    header = json.loads(blob[8:8 + header_len])
+    data = blob[8 + header_len:]
+    tensors = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        begin, end = info["data_offsets"]
+        raw = data[begin:end]
+        if info["dtype"] == "F32":
+            a = np.frombuffer(raw, dtype="<f4")
+        elif info["dtype"] == "F16":
+            a = np.frombuffer(raw, dtype="<f2").astype(np.float32)
+        elif info["dtype"] == "BF16":
+            a = (np.frombuffer(raw, dtype="<u2").astype(np.uint32) << 16).view(np.float32)
+        else:
+            continue
+        tensors[name] = a.reshape(info["shape"])
+    return tensors
+
+
+def real_attention_matrices(captures, max_n):
+    """Distance matrices 1 - max(A, A^T) (zero diagonal) of every `*.attention` tensor
+    ([heads, n, n]) with 3 <= n <= max_n, in name order."""
+    out = []
+    for name in sorted(captures):
+        if not name.endswith(".attention"):
+            continue
+        a = captures[name]
+        if a.ndim == 4:  # [B, H, T, S]
+            a = a.reshape(-1, a.shape[-2], a.shape[-1])
+        n = a.shape[-1]
+        if n < 3 or n > max_n:
+            continue
+        for head in a:
+            d = (1.0 - np.maximum(head, head.T)).astype(np.float32)
+            np.fill_diagonal(d, 0.0)
+            out.append(d)
+    return out
+
+
+def make_real_captures(args, tmp):
+    if args.real_file:
+        return read_safetensors(args.real_file)
+    with open(args.sentences, newline="") as f:
+        texts = [row["text"] for row in csv.DictReader(f)][:args.real_count]
+    out = tmp / "real.safetensors"
+    cmd = [args.sinkscope_run, "--model", args.real_model, "--capture", "attention",
+           "--threads", "1", "--out", str(out)]
+    for text in texts:
+        cmd += ["--text", text]
+    log(f"running {args.sinkscope_run} on {len(texts)} sentences")
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    return read_safetensors(out)
+
+
 def ripser_output(ripser, path):
     out = subprocess.run([ripser, "--format", "lower-distance", "--dim", "1", str(path)],
                          capture_output=True, text=True)
@@ -135,6 +205,13 @@ def main():
     parser.add_argument("--small-count", type=int, default=2000)
     parser.add_argument("--small-max-n", type=int, default=64)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--skip-large", action="store_true",
+                        help="skip the large matrices (part 1)")
+    parser.add_argument("--real-model", help="model directory for the real attention kind")
+    parser.add_argument("--sinkscope-run", default=str(ROOT / "build" / "sinkscope-run"))
+    parser.add_argument("--sentences", default="/work/shared/data/wiki_dataset_sink.csv")
+    parser.add_argument("--real-count", type=int, default=100)
+    parser.add_argument("--real-file", help="capture file of sinkscope-run to reuse")
     args = parser.parse_args()
     if not args.ripser or not Path(args.ripser).exists():
         fail("the ripser program is needed (apt install ripser)")
@@ -152,10 +229,12 @@ def main():
         log(f"ripser start-up (3 points): {startup * 1e3:.2f} ms")
 
         # 1. Large matrices.
+        if args.skip_large:
+            args.sizes = ""
         print(f"{'kind':<11} {'n':>4} {'ripser s':>9} {'ours proc s':>11} {'ours s':>9} "
               f"{'process':>8} {'compute':>8}  bars")
         for kind in args.kinds.split(","):
-            for n in map(int, args.sizes.split(",")):
+            for n in (map(int, args.sizes.split(",")) if args.sizes else []):
                 path = tmp / f"{kind}-{n}.ldm"
                 write_lower(path, make_matrix(rng, kind, n))
                 ripser_bars, ripser_checksum = ripser_output(args.ripser, path)
@@ -239,8 +318,48 @@ def main():
         for row in by_n:
             print(f"  {row['kind']:<11} n = {row['n']:>3}: {row['matrices_per_s']:>8.0f} matrices/s")
 
-    worst = min(r["compute_ratio"] for r in summary["large"])
-    worst_process = min(r["process_ratio"] for r in summary["large"])
+        # 3. Real attention maps, by n bucket.
+        if args.real_model or args.real_file:
+            real = real_attention_matrices(make_real_captures(args, tmp), args.small_max_n)
+            if not real:
+                fail("no attention captures with 3 <= n <= --small-max-n")
+            buckets = [(8, 16), (17, 32), (33, 48), (49, 64), (3, args.small_max_n)]
+            rows = []
+            paths_by_n = {}
+            for k, d in enumerate(real):
+                path = tmp / f"real-{k}.ldm"
+                write_lower(path, d)
+                paths_by_n.setdefault(d.shape[0], []).append(path)
+            sample = [p for ps in paths_by_n.values() for p in ps][::max(1, len(real) // 200)]
+            for path in sample:  # correctness on a sample (each costs a ripser process)
+                out = subprocess.run([args.binary, "--warmup", "0", "--repeat", "1", str(path)],
+                                     capture_output=True, text=True, check=True)
+                one = json.loads(out.stdout)
+                check(path, one["bars"], one["checksum"], *ripser_output(args.ripser, path))
+            for lo, hi in buckets:
+                chosen = [p for n, ps in sorted(paths_by_n.items()) if lo <= n <= hi for p in ps]
+                if not chosen:
+                    continue
+                listing = tmp / f"real-{lo}-{hi}.txt"
+                listing.write_text("".join(f"{p}\n" for p in chosen))
+                out = subprocess.run([args.binary, "--list", str(listing), "--warmup", "1",
+                                      "--repeat", "3"], capture_output=True, text=True,
+                                     check=True)
+                rate = json.loads(out.stdout.splitlines()[-1])["matrices_per_s"]
+                rows.append({"n_range": [lo, hi], "matrices": len(chosen),
+                             "matrices_per_s": rate})
+            summary["real"] = {"matrices": len(real), "checked_against_ripser": len(sample),
+                               "model": args.real_model or args.real_file, "by_n": rows}
+            print(f"\nreal attention ({len(real)} matrices, {len(sample)} checked against "
+                  f"ripser):")
+            for row in rows:
+                lo, hi = row["n_range"]
+                label = "all" if (lo, hi) == buckets[-1] else f"n = {lo}-{hi}"
+                print(f"  {label:<11} {row['matrices']:>6} matrices: "
+                      f"{row['matrices_per_s']:>8.0f} matrices/s")
+
+    worst = min((r["compute_ratio"] for r in summary["large"]), default=float("nan"))
+    worst_process = min((r["process_ratio"] for r in summary["large"]), default=float("nan"))
     summary["worst_compute_ratio"] = worst
     summary["worst_process_ratio"] = worst_process
     summary["targets_met"] = {

@@ -3,7 +3,7 @@
 // same files.
 //
 //   sinkscope-bench-topology [--format lower-distance] [--dim 1] [--warmup 1] [--repeat 5]
-//                            [--list FILE] [FILES…]
+//                            [--list FILE] [--no-workspace] [FILES…]
 //
 // Per file it prints one JSON line: file, n, seconds per computation (median and min over
 // --repeat), bar counts per dimension and a checksum (sum of finite bar values). With --list
@@ -34,10 +34,14 @@ double Seconds(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double>(b - a).count();
 }
 
+// One workspace for the whole run (one thread), as a caller computing many diagrams would keep;
+// --no-workspace measures the allocating call instead.
+topology::PersistenceWorkspace* g_workspace = nullptr;
+
 StatusOr<topology::PersistenceResult> Compute(const analyzers::io::Matrix& m,
                                               const topology::PersistenceOptions& options) {
   return topology::ComputePersistence(topology::DistanceMatrixView::Full(m.values.data(), m.rows),
-                                      options);
+                                      options, g_workspace);
 }
 
 std::string BarsJson(const topology::PersistenceResult& r, double* checksum) {
@@ -62,7 +66,12 @@ int Run(int argc, char** argv) {
   app.add_option("--repeat", repeat, "timed runs per file")->check(CLI::PositiveNumber);
   app.add_option("--list", list, "file listing matrix files, one per line (throughput mode)");
   app.add_option("FILES", files, "matrix files (latency mode)");
+  bool no_workspace = false;
+  app.add_flag("--no-workspace", no_workspace,
+               "allocate per call instead of reusing one PersistenceWorkspace");
   CLI11_PARSE(app, argc, argv);
+  topology::PersistenceWorkspace workspace;
+  if (!no_workspace) g_workspace = &workspace;
 
   auto format = analyzers::io::ParseMatrixFormat(format_name);
   if (!format.ok()) {

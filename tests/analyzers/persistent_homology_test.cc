@@ -268,5 +268,38 @@ TEST(RipsTest, RejectsBadInputsWithCounts) {
   }
 }
 
+// One workspace through matrices of changing size, on both sides of the small-matrix path
+// (n ≤ 64), with and without ties and thresholds: each result equals a fresh call's.
+TEST(RipsTest, ReusedWorkspaceGivesTheSameBarcodes) {
+  std::mt19937 rng(7);
+  PersistenceWorkspace workspace;
+  for (int64_t n : {64, 5, 40, 80, 64, 3, 65, 20, 64}) {
+    for (bool ties : {false, true}) {
+      std::uniform_real_distribution<float> uniform(0.0f, 1.0f);
+      std::vector<float> d(n * n, 0.0f);
+      for (int64_t i = 1; i < n; ++i) {
+        for (int64_t j = 0; j < i; ++j) {
+          float v = uniform(rng);
+          if (ties) v = std::round(v * 8) / 8;  // many equal distances
+          d[i * n + j] = d[j * n + i] = v;
+        }
+      }
+      for (float threshold : {kInf, 0.5f}) {
+        PersistenceOptions options;
+        options.threshold = threshold;
+        auto fresh = ComputePersistence(DistanceMatrixView::Full(d.data(), n), options);
+        auto reused =
+            ComputePersistence(DistanceMatrixView::Full(d.data(), n), options, &workspace);
+        ASSERT_TRUE(fresh.ok() && reused.ok());
+        ASSERT_EQ(fresh->barcodes.size(), reused->barcodes.size());
+        for (size_t k = 0; k < fresh->barcodes.size(); ++k) {
+          EXPECT_EQ(Sorted(fresh->barcodes[k]), Sorted(reused->barcodes[k]))
+              << "n = " << n << ", ties = " << ties << ", threshold = " << threshold << ", H" << k;
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace sinkscope::analyzers::topology

@@ -1,0 +1,377 @@
+// H1 persistent cohomology of a Vietoris–Rips filtration on at most 64 points.
+//
+// The general engine (persistent_homology.cc) follows Ripser (Bauer 2021): sparse columns in a
+// heap, the reduction matrix V stored and coboundaries recomputed from it (§4). That is the right
+// trade for thousands of points. For n ≤ 64 all C(n, 3) ≤ 41,664 triangles fit in a 5 KiB bitset,
+// and profiling (docs/topology.md, "Small matrices") showed the time of attention-like inputs
+// going to heap pushes of recomputed coboundaries. Here, instead:
+//  * Vertex neighbourhoods are 64-bit masks; the cofacets {a, b, w} of an edge {a, b} within the
+//    threshold are the w in N(a) ∩ N(b).
+//  * Every triangle gets its filtration rank ("position": diameter ascending, ties by larger
+//    combinatorial index first, §2) without sorting the triangles: a triangle's diameter is that
+//    of its last edge in the filtration, so the triangles are grouped by that edge, the groups
+//    ordered like the edges, and inside a group ordered by decreasing third vertex w (for fixed
+//    {a > b} the index of {a, b, w} increases with w). The last-edge groups are found in one
+//    pass over the sorted edges: the triangles whose last edge is e = {a, b} are the w in
+//    N(a) ∩ N(b) just before e is added. Edges of equal diameter form one group whose triangles
+//    are sorted by index (their order then does not follow the edges).
+//  * Columns are bitsets over positions, so a column's pivot is its lowest set bit and a column
+//    addition (Z/2) is a word-wise XOR; reduced columns R are stored explicitly, from their pivot's
+//    word on. An emergent column (§3.5) is not stored: its R is its coboundary, re-enumerated when
+//    a later column needs it.
+//  * Emergent pairs are found without enumerating cofacets: the first cofacet of e in the
+//    filtration, if it has e's diameter, is {a, b, w} for the largest w with d(a, w) ≤ d(e) and
+//    d(b, w) ≤ d(e), i.e. the top bit of N≤(a) ∩ N≤(b), the neighbourhoods once every edge of
+//    diameter ≤ d(e) is in.
+// The barcode is that of any reduction in the same filtration order, so it equals the general
+// engine's (and ripser's) pair for pair; tests/analyzers/ripser_agreement_test.cc checks it.
+#include "analyzers/topology/ph_small_rips.h"
+
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <cstring>
+#include <functional>
+#include <utility>
+
+// std::popcount is a libgcc call unless the target has POPCNT, which the x86-64 baseline lacks;
+// a rank costs one per cofacet, so on x86-64 the reduction is also compiled for POPCNT and the
+// loader picks the variant (GCC/Clang function multiversioning, target_clones).
+#if defined(__x86_64__) && !defined(__POPCNT__)
+#define SINKSCOPE_POPCNT_CLONES [[gnu::target_clones("popcnt", "default")]]
+#else
+#define SINKSCOPE_POPCNT_CLONES
+#endif
+
+namespace sinkscope::analyzers::topology::internal {
+namespace {
+
+using Mask = uint64_t;
+
+Value KeyDiameter(uint64_t key) {
+  return FromFiltrationKey(key).diameter;
+}
+uint32_t KeyDiameterBits(uint64_t key) {
+  return static_cast<uint32_t>(key >> 32);
+}
+
+/// A triangle's position in the filtration order of all triangles within the threshold.
+using Position = uint32_t;
+
+/// The triangles of the filtration, ranked without being sorted (see the file comment).
+class TriangleRanks {
+ public:
+  /// Ranks the triangles of `rips`; `edges` in filtration order.
+  [[gnu::always_inline]] void Reset(const RipsFiltration& rips, const std::vector<Edge>& edges) {
+    n_ = rips.num_points();
+    binomial_ = &rips.binomial();
+    groups_.clear();
+    group_pool_.clear();
+    const size_t num_pairs = static_cast<size_t>(n_ * (n_ - 1) / 2);
+    key_.resize(num_pairs);
+    last_of_.resize(num_pairs);
+    start_.resize(num_pairs);
+    group_.resize(num_pairs);
+    first_cofacets_.resize(num_pairs);
+    vertices_.resize(num_pairs);
+    sorted_start_.resize(edges.size());
+    std::fill(std::begin(neighbours_), std::end(neighbours_), Mask{0});
+
+    Position position = 0;
+    for (size_t s = 0; s < edges.size();) {
+      size_t t = s + 1;
+      while (t < edges.size() && KeyDiameterBits(edges[t].key) == KeyDiameterBits(edges[s].key)) {
+        ++t;
+      }
+      const Position group_start = position;
+      const int32_t group = t - s == 1 ? -1 : static_cast<int32_t>(groups_.size());
+      const size_t pool_begin = group_pool_.size();
+      for (size_t u = s; u < t; ++u) {  // in key order: last_of_ follows the filtration exactly
+        const Edge& e = edges[u];
+        const int64_t id = EdgeId(e.i, e.j);
+        const Mask last_of = neighbours_[e.i] & neighbours_[e.j];
+        key_[id] = e.key;
+        vertices_[id] = {static_cast<uint8_t>(e.i), static_cast<uint8_t>(e.j)};
+        last_of_[id] = last_of;
+        start_[id] = group < 0 ? position : group_start;
+        group_[id] = group;
+        sorted_start_[u] = start_[id];
+        position += static_cast<Position>(std::popcount(last_of));
+        if (group >= 0) {
+          for (Mask m = last_of; m != 0; m &= m - 1) {
+            group_pool_.push_back(TriangleIndex(e.i, e.j, std::countr_zero(m)));
+          }
+        }
+        neighbours_[e.i] |= Mask{1} << e.j;
+        neighbours_[e.j] |= Mask{1} << e.i;
+      }
+      if (group >= 0) {
+        // One diameter: filtration order is decreasing index.
+        std::sort(group_pool_.begin() + static_cast<int64_t>(pool_begin), group_pool_.end(),
+                  std::greater<SimplexIndex>());
+        groups_.push_back({pool_begin, group_pool_.size()});
+      }
+      // Every edge of diameter ≤ d(e) is in now: the cofacets of e with e's diameter.
+      for (size_t u = s; u < t; ++u) {
+        first_cofacets_[EdgeId(edges[u].i, edges[u].j)] =
+            neighbours_[edges[u].i] & neighbours_[edges[u].j];
+      }
+      s = t;
+    }
+    num_triangles_ = position;
+  }
+
+  Position num_triangles() const { return num_triangles_; }
+  /// N(v): the neighbours of v within the threshold.
+  Mask neighbours(Vertex v) const { return neighbours_[v]; }
+  /// The w with {a, b, w} of diameter d({a, b}) (a > b).
+  Mask first_cofacets(Vertex a, Vertex b) const { return first_cofacets_[EdgeId(a, b)]; }
+
+  /// The vertices {a > b} of the edge with this index (within the threshold).
+  std::pair<Vertex, Vertex> EdgeVertices(SimplexIndex edge) const {
+    return {vertices_[edge][0], vertices_[edge][1]};
+  }
+
+  /// Position and diameter of the triangle {a, b, w} (a > b, w ∉ {a, b}, within the threshold).
+  struct Triangle {
+    Position position;
+    Value diameter;
+  };
+  [[gnu::always_inline]] Triangle Locate(Vertex a, Vertex b, Vertex w) const {
+    // Its last edge: the largest key of the three; z is the vertex opposite to it.
+    int64_t last = EdgeId(a, b);
+    Vertex z = w;
+    const int64_t aw = a > w ? EdgeId(a, w) : EdgeId(w, a);
+    const int64_t bw = b > w ? EdgeId(b, w) : EdgeId(w, b);
+    if (key_[aw] > key_[last]) {
+      last = aw;
+      z = b;
+    }
+    if (key_[bw] > key_[last]) {
+      last = bw;
+      z = a;
+    }
+    const Value diameter = KeyDiameter(key_[last]);
+    if (group_[last] < 0) {  // rank among the group's w, decreasing
+      const Mask above = ~((Mask{2} << z) - 1);
+      return {start_[last] + static_cast<Position>(std::popcount(last_of_[last] & above)),
+              diameter};
+    }
+    const Group& group = groups_[group_[last]];
+    const auto begin = group_pool_.begin() + static_cast<int64_t>(group.begin);
+    const auto end = group_pool_.begin() + static_cast<int64_t>(group.end);
+    const auto it = std::lower_bound(begin, end, TriangleIndex(a, b, w), std::greater<>());
+    return {start_[last] + static_cast<Position>(it - begin), diameter};
+  }
+
+  /// Diameter of the triangle at `position`.
+  Value DiameterAt(Position position, const std::vector<Edge>& edges) const {
+    const auto it = std::upper_bound(sorted_start_.begin(), sorted_start_.end(), position);
+    return KeyDiameter(edges[static_cast<size_t>(it - sorted_start_.begin()) - 1].key);
+  }
+
+ private:
+  struct Group {
+    size_t begin;
+    size_t end;
+  };
+  static int64_t EdgeId(Vertex a, Vertex b) { return a * (a - 1) / 2 + b; }  // a > b
+  SimplexIndex TriangleIndex(Vertex a, Vertex b, Vertex w) const {
+    Vertex v[3] = {a, b, w};
+    std::sort(v, v + 3, std::greater<Vertex>());
+    const BinomialTable& binomial = *binomial_;
+    return binomial(v[0], 3) + binomial(v[1], 2) + v[2];
+  }
+
+  Vertex n_ = 0;
+  const BinomialTable* binomial_ = nullptr;
+  Mask neighbours_[kSmallRipsMaxPoints];
+  // Per edge (index C(a, 2) + b), filled for edges within the threshold only:
+  std::vector<uint64_t> key_;         // filtration key
+  std::vector<Mask> last_of_;         // w such that e is the last edge of {a, b, w}
+  std::vector<Position> start_;       // first position of its group
+  std::vector<int32_t> group_;        // −1: a group of one edge; else index into groups_
+  std::vector<Mask> first_cofacets_;  // see first_cofacets()
+  std::vector<std::array<uint8_t, 2>> vertices_;
+  std::vector<Position> sorted_start_;    // start_ of edges[s], non-decreasing in s
+  std::vector<Group> groups_;             // groups of several edges of equal diameter
+  std::vector<SimplexIndex> group_pool_;  // their triangles, decreasing index, group by group
+  Position num_triangles_ = 0;
+};
+
+/// The reduced columns R_j that are not emergent, each in one of two forms: the words from its
+/// pivot's to its last nonzero one, or the list of its positions when that is 8 times shorter
+/// (a coboundary of ~n entries spread over all positions, common for point clouds). Most stored
+/// columns are never added to another, so storing must be cheap: taking the list form whenever it
+/// was shorter than the words made n = 64 run 11–14 % slower (docs/topology.md).
+class StoredColumns {
+ public:
+  /// Empties the store, for columns 0..num_columns−1.
+  void Reset(size_t num_columns) {
+    begin_.assign(num_columns, -1);
+    info_.resize(num_columns);
+    words_.clear();
+    positions_.clear();
+  }
+
+  bool Has(size_t j) const { return begin_[j] >= 0; }
+  /// Stores working[lo, hi) (nonzero at both ends) as column j.
+  [[gnu::always_inline]] void Store(size_t j, const Mask* working, size_t lo, size_t hi) {
+    size_t bits = 0;
+    for (size_t w = lo; w < hi; ++w) bits += static_cast<size_t>(std::popcount(working[w]));
+    if (bits * 8 < hi - lo) {  // 32-bit positions
+      begin_[j] = static_cast<int64_t>(positions_.size());
+      info_[j] = {static_cast<uint32_t>(bits), static_cast<uint32_t>(hi), true};
+      positions_.resize(positions_.size() + bits);
+      Position* out = positions_.data() + begin_[j];
+      for (size_t w = lo; w < hi; ++w) {
+        for (Mask m = working[w]; m != 0; m &= m - 1) {
+          *out++ = static_cast<Position>(w * 64 + std::countr_zero(m));
+        }
+      }
+    } else {
+      begin_[j] = static_cast<int64_t>(words_.size());
+      info_[j] = {static_cast<uint32_t>(hi - lo), static_cast<uint32_t>(lo), false};
+      words_.insert(words_.end(), working + lo, working + hi);
+    }
+  }
+  /// Stores column j as a list of positions (any order).
+  void StorePositions(size_t j, const Position* positions, size_t size) {
+    Position last = 0;
+    for (size_t k = 0; k < size; ++k) last = std::max(last, positions[k]);
+    begin_[j] = static_cast<int64_t>(positions_.size());
+    info_[j] = {static_cast<uint32_t>(size), (last >> 6) + 1, true};
+    positions_.insert(positions_.end(), positions, positions + size);
+  }
+  /// working += R_j; returns one past the last word it touched.
+  [[gnu::always_inline]] size_t AddTo(size_t j, Mask* working) const {
+    const Info& info = info_[j];
+    if (info.sparse) {
+      const Position* positions = positions_.data() + begin_[j];
+      for (uint32_t k = 0; k < info.size; ++k) {
+        working[positions[k] >> 6] ^= Mask{1} << (positions[k] & 63);
+      }
+      return info.end_word;
+    }
+    const Mask* data = words_.data() + begin_[j];
+    Mask* target = working + info.first_word;
+    for (uint32_t w = 0; w < info.size; ++w) target[w] ^= data[w];
+    return info.first_word + info.size;
+  }
+
+ private:
+  struct Info {
+    uint32_t size;  // positions (sparse) or words (dense)
+    union {
+      uint32_t first_word;  // dense
+      uint32_t end_word;    // sparse: one past the word of the last position
+    };
+    bool sparse;
+  };
+  std::vector<int64_t> begin_;  // offset in words_ or positions_, −1: not stored
+  std::vector<Info> info_;
+  std::vector<Mask> words_;
+  std::vector<Position> positions_;
+};
+
+}  // namespace
+
+struct SmallRipsWorkspace {
+  TriangleRanks ranks;
+  StoredColumns stored;
+  std::vector<uint16_t> pivot_owner;  // position → 1 + column that has it as pivot, 0: none
+  std::vector<Mask> working;
+  std::vector<Position> coboundary;
+};
+
+SmallRipsWorkspace* NewSmallRipsWorkspace() {
+  return new SmallRipsWorkspace();
+}
+void SmallRipsWorkspaceDeleter::operator()(SmallRipsWorkspace* workspace) const {
+  delete workspace;
+}
+
+SINKSCOPE_POPCNT_CLONES void ReduceH1Small(const RipsFiltration& rips,
+                                           const std::vector<Edge>& edges,
+                                           const std::vector<DiameterIndex>& columns,
+                                           SmallRipsWorkspace& workspace,
+                                           std::vector<PersistenceInterval>& bars,
+                                           int64_t& num_emergent) {
+  TriangleRanks& ranks = workspace.ranks;
+  ranks.Reset(rips, edges);
+  const size_t num_words = (static_cast<size_t>(ranks.num_triangles()) + 63) / 64;
+  std::vector<Mask>& working = workspace.working;
+  working.assign(num_words, 0);
+  size_t lo = num_words, hi = 0;  // working[w] = 0 outside [lo, hi)
+  // Lambdas are not covered by target_clones: always_inline puts them into each clone.
+  auto flip = [&](Position p) __attribute__((always_inline)) {
+    const size_t word = p >> 6;
+    working[word] ^= Mask{1} << (p & 63);
+    lo = std::min(lo, word);
+    hi = std::max(hi, word + 1);
+  };
+  auto add_coboundary = [&](Vertex a, Vertex b) __attribute__((always_inline)) {
+    for (Mask m = ranks.neighbours(a) & ranks.neighbours(b); m != 0; m &= m - 1) {
+      flip(ranks.Locate(a, b, std::countr_zero(m)).position);
+    }
+  };
+
+  // A flat table (≤ 41,664 × 2 bytes) rather than PivotMap's hashing: columns ≤ C(64, 2) fit.
+  static_assert(kSmallRipsMaxPoints * (kSmallRipsMaxPoints - 1) / 2 < 0xFFFF);
+  std::vector<uint16_t>& pivot_owner = workspace.pivot_owner;
+  pivot_owner.assign(ranks.num_triangles(), 0);
+  std::vector<Position>& coboundary = workspace.coboundary;
+  StoredColumns& stored = workspace.stored;
+  stored.Reset(columns.size());
+
+  for (size_t j = 0; j < columns.size(); ++j) {
+    const DiameterIndex sigma = columns[j];
+    const auto [a, b] = ranks.EdgeVertices(sigma.index);
+
+    // Emergent pair (§3.5): the first cofacet has σ's diameter and no column has claimed it.
+    if (const Mask first = ranks.first_cofacets(a, b); first != 0) {
+      const Position p = ranks.Locate(a, b, 63 - std::countl_zero(first)).position;
+      if (pivot_owner[p] == 0) {
+        pivot_owner[p] = static_cast<uint16_t>(j + 1);
+        ++num_emergent;
+        continue;
+      }
+    }
+
+    add_coboundary(a, b);
+    for (;;) {
+      while (lo < hi && working[lo] == 0) ++lo;
+      if (lo >= hi) {  // zero column: an essential class
+        bars.push_back({sigma.diameter, kInfinity});
+        lo = num_words;
+        hi = 0;
+        break;
+      }
+      const Position pivot = static_cast<Position>(lo * 64 + std::countr_zero(working[lo]));
+      const int64_t other = int64_t{pivot_owner[pivot]} - 1;
+      if (other == -1) {
+        const Value death = ranks.DiameterAt(pivot, edges);
+        if (death > sigma.diameter) bars.push_back({sigma.diameter, death});
+        pivot_owner[pivot] = static_cast<uint16_t>(j + 1);
+        while (working[hi - 1] == 0) --hi;
+        stored.Store(j, working.data(), lo, hi);
+        std::fill(working.begin() + static_cast<int64_t>(lo),
+                  working.begin() + static_cast<int64_t>(hi), Mask{0});
+        lo = num_words;
+        hi = 0;
+        break;
+      }
+      if (!stored.Has(other)) {  // emergent: R = its coboundary, ranked once and kept
+        const auto [other_a, other_b] = ranks.EdgeVertices(columns[other].index);
+        coboundary.clear();
+        for (Mask m = ranks.neighbours(other_a) & ranks.neighbours(other_b); m != 0; m &= m - 1) {
+          coboundary.push_back(ranks.Locate(other_a, other_b, std::countr_zero(m)).position);
+        }
+        stored.StorePositions(other, coboundary.data(), coboundary.size());
+      }
+      hi = std::max(hi, stored.AddTo(other, working.data()));
+    }
+  }
+}
+
+}  // namespace sinkscope::analyzers::topology::internal
