@@ -77,7 +77,8 @@ double Persistence(const PersistenceInterval& bar) {
 }
 
 StatusOr<TopologyVariant> AnalyzeVariant(const at::Tensor& matrix, int64_t removed_token,
-                                         const TopologyMetricsOptions& options) {
+                                         const TopologyMetricsOptions& options,
+                                         PersistenceWorkspace* workspace) {
   TopologyVariant v;
   v.removed_token = removed_token;
   v.num_tokens = matrix.size(0);
@@ -87,8 +88,9 @@ StatusOr<TopologyVariant> AnalyzeVariant(const at::Tensor& matrix, int64_t remov
   PersistenceOptions ph;
   ph.max_dim = options.max_dim;
   ph.max_points = std::max<int64_t>(v.num_tokens, 1);
-  ASSIGN_OR_RETURN(PersistenceResult r,
-                   ComputePersistence(DistanceMatrixView::Full(d.data(), v.num_tokens), ph));
+  ASSIGN_OR_RETURN(
+      PersistenceResult r,
+      ComputePersistence(DistanceMatrixView::Full(d.data(), v.num_tokens), ph, workspace));
   const std::vector<PersistenceInterval> none;
   for (int k = 0; k <= options.max_dim; ++k) {
     const auto& bars = static_cast<size_t>(k) < r.barcodes.size() ? r.barcodes[k] : none;
@@ -213,6 +215,9 @@ StatusOr<TopologyMetricsResult> ComputeTopologyMetrics(const at::Tensor& attenti
   ASSIGN_OR_RETURN(MatrixBatch batch, SelectMatrices(attention, options.heads, at::kDouble));
   const std::vector<InputHealth> health = CheckFinite(batch.matrices);
 
+  // One workspace for every matrix of the request: the engine then allocates nothing per call
+  // (docs/topology.md, Performance).
+  PersistenceWorkspace workspace;
   TopologyMetricsResult result;
   result.options = options;
   result.num_heads = attention.dim() == 3 ? attention.size(0) : 1;
@@ -238,10 +243,11 @@ StatusOr<TopologyMetricsResult> ComputeTopologyMetrics(const at::Tensor& attenti
     } else {
       entry.sink_mass = kNaN;
     }
-    ASSIGN_OR_RETURN(entry.with_sink, AnalyzeVariant(matrix, -1, options));
+    ASSIGN_OR_RETURN(entry.with_sink, AnalyzeVariant(matrix, -1, options, &workspace));
     if (options.sink_rule.has_value() && n >= 2) {
       ASSIGN_OR_RETURN(at::Tensor reduced, RemoveToken(matrix, entry.sink_index));
-      ASSIGN_OR_RETURN(entry.without_sink, AnalyzeVariant(reduced, entry.sink_index, options));
+      ASSIGN_OR_RETURN(entry.without_sink,
+                       AnalyzeVariant(reduced, entry.sink_index, options, &workspace));
     }
     result.matrices.push_back(std::move(entry));
   }
