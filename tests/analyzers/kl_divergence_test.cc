@@ -9,50 +9,20 @@
 #include <nlohmann/json.hpp>
 
 #include "analyzers/infogeo/kl_divergence.h"
-#include "tests/support/test_support.h"
+#include "tests/analyzers/golden_support.h"
 
 namespace sinkscope::analyzers::infogeo {
 namespace {
 
 using nlohmann::json;
+using testing::CausalSoftmax;
+using testing::ExpectRel;
+using testing::ExpectVector;
+using testing::TensorFromJson;
 
 const json& Golden() {
-  static const json golden = [] {
-    std::ifstream in(testing::FixturesDir() / "analyzers" / "golden_infogeo_value.json");
-    return json::parse(in);
-  }();
+  static const json golden = testing::LoadAnalyzerFixture("golden_infogeo_value.json");
   return golden;
-}
-
-at::Tensor Tensor3(const json& v) {
-  const auto x = v.get<std::vector<std::vector<std::vector<double>>>>();
-  at::Tensor t = at::empty({static_cast<int64_t>(x.size()), static_cast<int64_t>(x[0].size()),
-                            static_cast<int64_t>(x[0][0].size())},
-                           at::kDouble);
-  for (size_t a = 0; a < x.size(); ++a)
-    for (size_t b = 0; b < x[a].size(); ++b)
-      for (size_t c = 0; c < x[a][b].size(); ++c) {
-        t[static_cast<int64_t>(a)][static_cast<int64_t>(b)][static_cast<int64_t>(c)] = x[a][b][c];
-      }
-  return t;
-}
-
-at::Tensor CausalSoftmax(const at::Tensor& logits) {
-  const int64_t n = logits.size(-1);
-  return logits
-      .masked_fill(at::ones({n, n}, at::kBool).triu(1), -std::numeric_limits<double>::infinity())
-      .softmax(-1);
-}
-
-void ExpectRel(double got, double want, const std::string& what) {
-  EXPECT_NEAR(got, want, 1e-9 * std::fabs(want) + 1e-12) << what;
-}
-
-void ExpectVector(const std::vector<double>& got, const json& want, const std::string& what) {
-  const auto w = want.get<std::vector<double>>();
-  ASSERT_EQ(got.size(), w.size()) << what;
-  for (size_t i = 0; i < w.size(); ++i)
-    ExpectRel(got[i], w[i], what + "[" + std::to_string(i) + "]");
 }
 
 void CheckPaperCase(const char* name, const at::Tensor& attention) {
@@ -78,11 +48,11 @@ void CheckPaperCase(const char* name, const at::Tensor& attention) {
 }
 
 TEST(PaperKlTest, MatchesGoldenCaseA) {
-  CheckPaperCase("caseA", Tensor3(Golden()["caseA"]["attention"]));
+  CheckPaperCase("caseA", TensorFromJson(Golden()["caseA"]["attention"]));
 }
 
 TEST(PaperKlTest, MatchesGoldenCaseBWithTwentyRowSubsample) {
-  at::Tensor a = CausalSoftmax(Tensor3(Golden()["caseB"]["logits"]));
+  at::Tensor a = CausalSoftmax(TensorFromJson(Golden()["caseB"]["logits"]));
   CheckPaperCase("caseB", a);
   auto r = ComputePaperKlSinks(a);
   EXPECT_EQ(r->paper_rows, Golden()["caseB"]["kl_rows_used"].get<std::vector<int64_t>>());
@@ -97,7 +67,7 @@ TEST(PaperKlTest, MatchesGoldenCaseBWithTwentyRowSubsample) {
 
 TEST(KlTest, GeneralizedJensenShannonIdentity) {
   // mean_h KL(P^h_i ‖ P̄_i) = H(P̄_i) − mean_h H(P^h_i), averaged over rows i ≥ 1 (causal).
-  at::Tensor a = Tensor3(Golden()["caseA"]["attention"]);
+  at::Tensor a = TensorFromJson(Golden()["caseA"]["attention"]);
   auto r = ComputeKlSinks(a);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_TRUE(r->causal);
@@ -114,7 +84,7 @@ TEST(KlTest, GeneralizedJensenShannonIdentity) {
 TEST(KlTest, SinkRemovalLossIsMinusLogOneMinusMass) {
   // One head so the head mean is the head itself: every KL to the mean is 0, and the loss is
   // −ln(1 − m) averaged over rows i ≥ 1.
-  at::Tensor a = Tensor3(Golden()["caseA"]["attention"]).narrow(0, 0, 1);
+  at::Tensor a = TensorFromJson(Golden()["caseA"]["attention"]).narrow(0, 0, 1);
   KlOptions first;
   first.sink_rule = SinkSetRule::kFirstToken;
   auto r = ComputeKlSinks(a, first);

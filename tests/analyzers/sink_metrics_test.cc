@@ -11,18 +11,20 @@
 #include "analyzers/sink/massive_activations.h"
 #include "analyzers/sink/paper_sink_metrics.h"
 #include "analyzers/sink/sink_metrics.h"
-#include "tests/support/test_support.h"
+#include "tests/analyzers/golden_support.h"
 
 namespace sinkscope::analyzers::sink {
 namespace {
 
 using nlohmann::json;
+using testing::CausalSoftmax;
+using testing::ExpectRel;
+using testing::ExpectVector;
+using testing::TensorFromJson;
 
-/// Softmax over j ≤ i of each row of logits [..., n, n] (float64), as the spec's reference does.
-at::Tensor CausalSoftmax(const at::Tensor& logits) {
-  const int64_t n = logits.size(-1);
-  at::Tensor mask = at::ones({n, n}, at::kBool).triu(1);
-  return logits.masked_fill(mask, -std::numeric_limits<double>::infinity()).softmax(-1);
+const json& Golden() {
+  static const json golden = testing::LoadAnalyzerFixture("golden_infogeo_value.json");
+  return golden;
 }
 
 /// A_ij = 1/(i + 1) for j ≤ i.
@@ -34,23 +36,9 @@ at::Tensor UniformCausal(int64_t n) {
   return a;
 }
 
-void ExpectRel(double got, double want, const char* what) {
-  EXPECT_NEAR(got, want, 1e-9 * std::fabs(want) + 1e-12) << what;
-}
-
 TEST(PaperSinkMetricsTest, ExplorerMatchesGoldenCaseC) {
-  std::ifstream in(testing::FixturesDir() / "analyzers" / "golden_infogeo_value.json");
-  const json golden = json::parse(in)["caseC_explorer"];
-  const auto logits_vec =
-      golden["logits"].get<std::vector<std::vector<std::vector<std::vector<double>>>>>();
-  const int64_t L = static_cast<int64_t>(logits_vec.size());
-  const int64_t H = static_cast<int64_t>(logits_vec[0].size());
-  const int64_t n = static_cast<int64_t>(logits_vec[0][0].size());
-  at::Tensor logits = at::empty({L, H, n, n}, at::kDouble);
-  for (int64_t l = 0; l < L; ++l)
-    for (int64_t h = 0; h < H; ++h)
-      for (int64_t i = 0; i < n; ++i)
-        for (int64_t j = 0; j < n; ++j) logits[l][h][i][j] = logits_vec[l][h][i][j];
+  const json& golden = Golden()["caseC_explorer"];
+  const at::Tensor logits = TensorFromJson(golden["logits"]);
   auto r = ComputePaperSinkMetrics(CausalSoftmax(logits));
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_TRUE(r->valid);
@@ -62,16 +50,8 @@ TEST(PaperSinkMetricsTest, ExplorerMatchesGoldenCaseC) {
   ExpectRel(r->paper_progression_increase, golden["progression_increase"], "progression");
   ExpectRel(r->paper_first_vs_avg_ratio, golden["first_vs_avg_ratio"], "ratio");
   ExpectRel(r->paper_sink_strength, golden["sink_strength"], "sink strength");
-  const auto progression = golden["layer_progression"].get<std::vector<double>>();
-  const auto distribution = golden["attention_distribution"].get<std::vector<double>>();
-  ASSERT_EQ(r->paper_layer_progression.size(), progression.size());
-  ASSERT_EQ(r->paper_attention_distribution.size(), distribution.size());
-  for (size_t i = 0; i < progression.size(); ++i) {
-    ExpectRel(r->paper_layer_progression[i], progression[i], "layer progression");
-  }
-  for (size_t j = 0; j < distribution.size(); ++j) {
-    ExpectRel(r->paper_attention_distribution[j], distribution[j], "distribution");
-  }
+  ExpectVector(r->paper_layer_progression, golden["layer_progression"], "layer progression");
+  ExpectVector(r->paper_attention_distribution, golden["attention_distribution"], "distribution");
   // The spec's identity: the sink strength is the average first-token attention / 100.
   ExpectRel(r->paper_sink_strength, r->paper_avg_first_token_attention / 100, "identity");
 }

@@ -10,63 +10,27 @@
 
 #include "analyzers/value/attention_value.h"
 #include "analyzers/value/reference_point.h"
-#include "tests/support/test_support.h"
+#include "tests/analyzers/golden_support.h"
 
 namespace sinkscope::analyzers::value {
 namespace {
 
 using nlohmann::json;
+using testing::CausalSoftmax;
+using testing::ExpectRel;
+using testing::ExpectVector;
+using testing::TensorFromJson;
 
 const json& Golden() {
-  static const json golden = [] {
-    std::ifstream in(testing::FixturesDir() / "analyzers" / "golden_infogeo_value.json");
-    return json::parse(in);
-  }();
+  static const json golden = testing::LoadAnalyzerFixture("golden_infogeo_value.json");
   return golden;
-}
-
-at::Tensor FromJson(const json& v) {
-  std::vector<double> flat;
-  std::vector<int64_t> shape;
-  const json* level = &v;
-  while (level->is_array()) {
-    shape.push_back(static_cast<int64_t>(level->size()));
-    level = &(*level)[0];
-  }
-  auto walk = [&](auto&& self, const json& node) -> void {
-    if (node.is_array()) {
-      for (const auto& child : node) self(self, child);
-    } else {
-      flat.push_back(node.get<double>());
-    }
-  };
-  walk(walk, v);
-  return at::tensor(flat, at::kDouble).reshape(shape);
-}
-
-at::Tensor CausalSoftmax(const at::Tensor& logits) {
-  const int64_t n = logits.size(-1);
-  return logits
-      .masked_fill(at::ones({n, n}, at::kBool).triu(1), -std::numeric_limits<double>::infinity())
-      .softmax(-1);
-}
-
-void ExpectRel(double got, double want, const std::string& what) {
-  EXPECT_NEAR(got, want, 1e-9 * std::fabs(want) + 1e-12) << what;
-}
-
-void ExpectVector(const std::vector<double>& got, const json& want, const std::string& what) {
-  const auto w = want.get<std::vector<double>>();
-  ASSERT_EQ(got.size(), w.size()) << what;
-  for (size_t i = 0; i < w.size(); ++i)
-    ExpectRel(got[i], w[i], what + "[" + std::to_string(i) + "]");
 }
 
 TEST(PaperAttentionValueTest, MatchesGoldenCaseA) {
   const json& c = Golden()["caseA"];
   const json& g = c["attention_value"];
-  auto r = ComputePaperAttentionValue(FromJson(c["attention"]), FromJson(c["X_pre"]),
-                                      FromJson(c["Y_post"]));
+  auto r = ComputePaperAttentionValue(TensorFromJson(c["attention"]), TensorFromJson(c["X_pre"]),
+                                      TensorFromJson(c["Y_post"]));
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   ExpectVector(r->paper_entropy, g["entropy"], "entropy");
   ExpectRel(r->paper_entropy_mean, g["entropy_mean"], "entropy mean");
@@ -84,8 +48,8 @@ TEST(PaperAttentionValueTest, MatchesGoldenCaseA) {
 TEST(PaperAttentionValueTest, MatchesGoldenCaseBWithTheRescale) {
   const json& c = Golden()["caseB"];
   const json& g = c["attention_value"];
-  auto r = ComputePaperAttentionValue(CausalSoftmax(FromJson(c["logits"])), FromJson(c["X_pre"]),
-                                      FromJson(c["Y_post"]));
+  auto r = ComputePaperAttentionValue(CausalSoftmax(TensorFromJson(c["logits"])),
+                                      TensorFromJson(c["X_pre"]), TensorFromJson(c["Y_post"]));
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_TRUE(r->paper_rescale_triggered);
   ExpectRel(r->paper_entropy_mean, g["entropy_mean"], "entropy mean");
@@ -98,9 +62,9 @@ TEST(PaperAttentionValueTest, MatchesGoldenCaseBWithTheRescale) {
 TEST(AttentionValueTest, CorrectedAlignmentVariantsMatchGolden) {
   for (const char* name : {"caseA", "caseB"}) {
     const json& c = Golden()[name];
-    at::Tensor a =
-        c.contains("attention") ? FromJson(c["attention"]) : CausalSoftmax(FromJson(c["logits"]));
-    auto r = ComputeAttentionValue(a, FromJson(c["X_pre"]), FromJson(c["Y_post"]));
+    at::Tensor a = c.contains("attention") ? TensorFromJson(c["attention"])
+                                           : CausalSoftmax(TensorFromJson(c["logits"]));
+    auto r = ComputeAttentionValue(a, TensorFromJson(c["X_pre"]), TensorFromJson(c["Y_post"]));
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     EXPECT_TRUE(r->causal);
     const json& g = c["attention_value"];
@@ -136,30 +100,32 @@ TEST(AttentionValueTest, ExactEntropyMagnitudeAndRelativeUpdate) {
 
 TEST(AttentionValueTest, NaNMarksTheLayerInvalidInsteadOfZero) {
   const json& c = Golden()["caseA"];
-  at::Tensor x = FromJson(c["X_pre"]);
+  at::Tensor x = TensorFromJson(c["X_pre"]);
   x[2][1] = std::numeric_limits<double>::quiet_NaN();
-  auto r = ComputeAttentionValue(FromJson(c["attention"]), x, FromJson(c["Y_post"]));
+  auto r = ComputeAttentionValue(TensorFromJson(c["attention"]), x, TensorFromJson(c["Y_post"]));
   ASSERT_TRUE(r.ok());
   EXPECT_FALSE(r->valid);
   EXPECT_EQ(r->hidden_health.num_nan, 1);
   EXPECT_TRUE(std::isnan(r->gs_allowed_pairs.pearson));
   EXPECT_TRUE(std::isnan(r->magnitude_mean));
   // The notebook zeroes NaN and carries on; PAPER mode does the same, but counts it.
-  auto p = ComputePaperAttentionValue(FromJson(c["attention"]), x, FromJson(c["Y_post"]));
+  auto p =
+      ComputePaperAttentionValue(TensorFromJson(c["attention"]), x, TensorFromJson(c["Y_post"]));
   ASSERT_TRUE(p.ok());
   EXPECT_EQ(p->hidden_health.num_nan, 1);
   EXPECT_TRUE(std::isfinite(p->paper_geometric_semantic_correlation));
-  EXPECT_EQ(ComputeAttentionValue(FromJson(c["attention"]), x.narrow(0, 0, 3), x).status().code(),
-            StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      ComputeAttentionValue(TensorFromJson(c["attention"]), x.narrow(0, 0, 3), x).status().code(),
+      StatusCode::kInvalidArgument);
 }
 
 TEST(PaperReferencePointTest, MatchesGoldenCases) {
   for (const char* name : {"caseA", "caseB"}) {
     const json& c = Golden()[name];
     const json& g = c["reference_point"];
-    at::Tensor a =
-        c.contains("attention") ? FromJson(c["attention"]) : CausalSoftmax(FromJson(c["logits"]));
-    auto r = ComputePaperReferencePoint(a, FromJson(c["X_pre"]));
+    at::Tensor a = c.contains("attention") ? TensorFromJson(c["attention"])
+                                           : CausalSoftmax(TensorFromJson(c["logits"]));
+    auto r = ComputePaperReferencePoint(a, TensorFromJson(c["X_pre"]));
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     const std::string what = name;
     EXPECT_EQ(r->paper_reference_tokens, g["reference_tokens"].get<std::vector<int64_t>>()) << what;
