@@ -10,4 +10,7 @@ namespace sinkscope::cli {
 /// `ph`: persistent homology of a distance matrix; the ripser-comparable contract of issue 4.
 void AddPhCommand(CLI::App& app);
 
+/// `spectral`: Laplacian spectra and star statistics of attention graphs (CORRECTED or PAPER).
+void AddSpectralCommand(CLI::App& app);
+
 }  // namespace sinkscope::cli

@@ -1,6 +1,7 @@
 // sinkscope-metrics: sinkscope's analyzers on matrices from files, results as JSON on stdout.
 //
 //   sinkscope-metrics ph FILE …           persistent homology (see ph_command.cc)
+//   sinkscope-metrics spectral FILE …     Laplacian spectra, star statistics (spectral_command.cc)
 //
 // Matrices come as NumPy .npy (2-D, or 3-D for a layer's heads), CSV, or ripser's text formats.
 // Errors go to stderr with the file name; the exit status is 1 (2 for bad usage).
@@ -12,6 +13,7 @@ int main(int argc, char** argv) {
   CLI::App app{"sinkscope analyzers on matrices from files; JSON on stdout"};
   app.require_subcommand(1);
   sinkscope::cli::AddPhCommand(app);
+  sinkscope::cli::AddSpectralCommand(app);
   CLI11_PARSE(app, argc, argv);
   return 0;
 }
