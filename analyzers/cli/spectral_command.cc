@@ -9,7 +9,8 @@
 // PAPER keys carry "paper_" (spec topology-spectral §7: keep same-name quantities apart).
 //
 // --options keys: corrected: thresholds, weighted_symmetrization ("mean"|"max"), compute_paths,
-// max_tokens; paper: thresholds, paper_float16, paper_gate_layer, max_tokens. --thresholds and
+// eigen_solver ("libtorch"|"eigen"), max_tokens; paper: thresholds, paper_float16,
+// paper_gate_layer, eigen_solver, max_tokens. --thresholds and
 // --heads override the options.
 #include <charconv>
 #include <memory>
@@ -177,9 +178,14 @@ Status RunSpectral(const SpectralArgs& args) {
   }
   sp::SpectralOptions corrected;
   sp::PaperSpectralOptions paper;
+  std::string solver_name = "libtorch";
+  RETURN_IF_ERROR(ReadOption(options, "eigen_solver", solver_name));
+  ASSIGN_OR_RETURN(sp::SymmetricEigenSolver solver, sp::ParseSymmetricEigenSolver(solver_name));
+  corrected.eigen_solver = solver;
+  paper.eigen_solver = solver;
   if (mode == an::Mode::kCorrected) {
-    RETURN_IF_ERROR(CheckOptionKeys(
-        options, {"thresholds", "weighted_symmetrization", "compute_paths", "max_tokens"}));
+    RETURN_IF_ERROR(CheckOptionKeys(options, {"thresholds", "weighted_symmetrization",
+                                              "compute_paths", "eigen_solver", "max_tokens"}));
     RETURN_IF_ERROR(ReadOption(options, "thresholds", corrected.thresholds));
     std::string symmetrization(sp::SymmetrizationName(corrected.weighted_symmetrization));
     RETURN_IF_ERROR(ReadOption(options, "weighted_symmetrization", symmetrization));
@@ -189,8 +195,8 @@ Status RunSpectral(const SpectralArgs& args) {
     if (thresholds) corrected.thresholds = *thresholds;
     if (heads) corrected.heads = *heads;
   } else {
-    RETURN_IF_ERROR(CheckOptionKeys(
-        options, {"thresholds", "paper_float16", "paper_gate_layer", "max_tokens"}));
+    RETURN_IF_ERROR(CheckOptionKeys(options, {"thresholds", "paper_float16", "paper_gate_layer",
+                                              "eigen_solver", "max_tokens"}));
     ASSIGN_OR_RETURN(paper.variant, sp::ParsePaperSpectralVariant(args.paper_variant));
     RETURN_IF_ERROR(ReadOption(options, "thresholds", paper.thresholds));
     RETURN_IF_ERROR(ReadOption(options, "paper_float16", paper.paper_float16));

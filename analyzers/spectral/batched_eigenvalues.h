@@ -9,19 +9,36 @@
 // * A dense solver for every n (spec topology-spectral §8.10: no ARPACK `which='SM'`).
 #pragma once
 
+#include <string_view>
+
 #include <ATen/ATen.h>
 
 #include "core/status.h"
 
 namespace sinkscope::analyzers::spectral {
 
+/// Which dense symmetric eigensolver runs the batch.
+enum class SymmetricEigenSolver {
+  /// One batched `at::linalg_eigvalsh` call on the tensors' device (CPU LAPACK or CUDA).
+  kLibtorch,
+  /// Eigen's SelfAdjointEigenSolver (Householder tridiagonalization + implicit QR), matrix by
+  /// matrix, CPU tensors only. bench/spectral measured it faster than libtorch's LAPACK path on
+  /// this machine for every n ≤ 128 (see bench/README.md).
+  kEigen,
+};
+
+/// "libtorch" or "eigen".
+std::string_view SymmetricEigenSolverName(SymmetricEigenSolver solver);
+StatusOr<SymmetricEigenSolver> ParseSymmetricEigenSolver(std::string_view name);
+
 /// The eigenvalues of each matrix of `matrices` ([K, n, n], symmetric, float32 or float64), in
 /// ascending order, as [K, n] of the same dtype on the same device. Only the lower triangle is read
 /// (LAPACK's UPLO = 'L'). No host round trip: the result stays on the input's device.
-/// InvalidArgument for a non-floating tensor or a shape other than [K, n, n]; K = 0 or n = 0 give
-/// an empty result. libtorch failures (e.g. non-convergence, CUDA OOM) become Internal /
-/// ResourceExhausted.
-StatusOr<at::Tensor> BatchedSymmetricEigenvalues(const at::Tensor& matrices);
+/// InvalidArgument for a non-floating tensor, a shape other than [K, n, n], or kEigen on a non-CPU
+/// tensor; K = 0 or n = 0 give an empty result. libtorch failures (e.g. non-convergence, CUDA OOM)
+/// become Internal / ResourceExhausted; Eigen non-convergence is Internal.
+StatusOr<at::Tensor> BatchedSymmetricEigenvalues(
+    const at::Tensor& matrices, SymmetricEigenSolver solver = SymmetricEigenSolver::kLibtorch);
 
 /// Combinatorial Laplacians L = D − W of symmetric weight matrices W ([K, n, n]), D = diag(W·1).
 /// A diagonal entry W_ii (self-loop) cancels: L_ii = Σ_{j≠i} W_ij (spec §5.3 step 11).

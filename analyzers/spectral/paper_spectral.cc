@@ -206,7 +206,7 @@ StatusOr<PaperSpectralResult> ComputePaperSpectral(const at::Tensor& attention,
                        at::Tensor bd = b.to(at::kDouble);
                        return CombinatorialLaplacians((bd + bd.transpose(1, 2)) * 0.5);
                      }));
-    ASSIGN_OR_RETURN(at::Tensor ev, BatchedSymmetricEigenvalues(laplacians));
+    ASSIGN_OR_RETURN(at::Tensor ev, BatchedSymmetricEigenvalues(laplacians, options.eigen_solver));
     ASSIGN_OR_RETURN(at::Tensor ev_cpu,
                      TorchCall("copying eigenvalues", [&] { return ev.cpu().contiguous(); }));
     ASSIGN_OR_RETURN(at::Tensor b_cpu,

@@ -32,6 +32,7 @@
 #include <ATen/ATen.h>
 
 #include "analyzers/common/attention_matrices.h"
+#include "analyzers/spectral/batched_eigenvalues.h"
 #include "core/status.h"
 
 namespace sinkscope::analyzers::spectral {
@@ -66,6 +67,8 @@ struct PaperSpectralOptions {
   /// `effective or ℓ % 4 == 0` then get only the connection density (paper_gated_out = true), as
   /// in the notebook. Unset (default): every metric for every threshold (§8.11).
   std::optional<int> paper_gate_layer;
+  /// Dense eigensolver for the Laplacians (batched_eigenvalues.h); kEigen needs CPU input.
+  SymmetricEigenSolver eigen_solver = SymmetricEigenSolver::kLibtorch;
   /// Refuse n above this (ResourceExhausted).
   int64_t max_tokens = 1024;
 };

@@ -157,12 +157,12 @@ void MarkInvalid(SpectralMatrixResult& r) {
 }
 
 /// Eigenvalues of L and L_sym of the weights [K, n, n], as one CPU float64 tensor [2K, n].
-StatusOr<at::Tensor> LaplacianSpectra(const at::Tensor& weights) {
+StatusOr<at::Tensor> LaplacianSpectra(const at::Tensor& weights, SymmetricEigenSolver solver) {
   ASSIGN_OR_RETURN(
       at::Tensor laplacians, TorchCall("building Laplacians", [&] {
         return at::cat({CombinatorialLaplacians(weights), NormalizedLaplacians(weights)});
       }));
-  ASSIGN_OR_RETURN(at::Tensor ev, BatchedSymmetricEigenvalues(laplacians));
+  ASSIGN_OR_RETURN(at::Tensor ev, BatchedSymmetricEigenvalues(laplacians, solver));
   return TorchCall("copying eigenvalues", [&] { return ev.cpu().contiguous(); });
 }
 
@@ -224,7 +224,7 @@ StatusOr<SpectralResult> ComputeSpectral(const at::Tensor& attention,
                        at::Tensor bd = b.to(at::kDouble);
                        return (bd + bd.transpose(1, 2)) * 0.5;
                      }));
-    ASSIGN_OR_RETURN(at::Tensor ev, LaplacianSpectra(s));
+    ASSIGN_OR_RETURN(at::Tensor ev, LaplacianSpectra(s, options.eigen_solver));
     ASSIGN_OR_RETURN(at::Tensor b_cpu, TorchCall("copying graphs", [&] {
                        return b.to(at::kByte).cpu().contiguous();
                      }));
@@ -242,7 +242,7 @@ StatusOr<SpectralResult> ComputeSpectral(const at::Tensor& attention,
                                 ? at::maximum(a, t)
                                 : (a + t) * 0.5;
                    }));
-  ASSIGN_OR_RETURN(at::Tensor ev, LaplacianSpectra(w));
+  ASSIGN_OR_RETURN(at::Tensor ev, LaplacianSpectra(w, options.eigen_solver));
   ASSIGN_OR_RETURN(at::Tensor a_cpu,
                    TorchCall("copying matrices", [&] { return a.cpu().contiguous(); }));
   for (int64_t i = 0; i < k; ++i) {

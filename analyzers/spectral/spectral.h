@@ -28,6 +28,7 @@
 #include <ATen/ATen.h>
 
 #include "analyzers/common/attention_matrices.h"
+#include "analyzers/spectral/batched_eigenvalues.h"
 #include "core/status.h"
 
 namespace sinkscope::analyzers::spectral {
@@ -59,6 +60,8 @@ struct SpectralOptions {
   Symmetrization weighted_symmetrization = Symmetrization::kMean;
   /// Average shortest path and clustering (O(n³) per graph on the CPU); off → NaN.
   bool compute_paths = true;
+  /// Dense eigensolver for the Laplacians (batched_eigenvalues.h); kEigen needs CPU input.
+  SymmetricEigenSolver eigen_solver = SymmetricEigenSolver::kLibtorch;
   /// Refuse n above this (ResourceExhausted).
   int64_t max_tokens = kDefaultSpectralMaxTokens;
 };

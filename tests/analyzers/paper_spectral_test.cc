@@ -51,7 +51,8 @@ std::map<std::string, double> Fields(const PaperThresholdMetrics& m) {
 
 /// Compares every key of every golden entry of `family`; keys the notebook did not return must be
 /// NaN (except the density, which is always computed). Returns the number of values compared.
-int CheckFamily(const char* family, PaperSpectralVariant variant) {
+int CheckFamily(const char* family, PaperSpectralVariant variant,
+                SymmetricEigenSolver solver = SymmetricEigenSolver::kLibtorch) {
   const nlohmann::json golden = LoadGolden();
   int compared = 0;
   for (const auto& [name, c] : golden.items()) {
@@ -61,6 +62,7 @@ int CheckFamily(const char* family, PaperSpectralVariant variant) {
     if (!a.defined()) continue;
     PaperSpectralOptions options;
     options.variant = variant;
+    options.eigen_solver = solver;
     options.paper_float16 = false;  // the golden vectors come from float32 Ā
     for (const auto& [tau, _] : c[family].items()) options.thresholds.push_back(std::stod(tau));
     auto r = ComputePaperSpectral(a, options);
@@ -102,6 +104,15 @@ TEST(PaperSpectralTest, MatchesEveryLaplacianNotebookGoldenValue) {
 
 TEST(PaperSpectralTest, MatchesEveryFiedlerNotebookGoldenValue) {
   EXPECT_EQ(CheckFamily("fiedler_nb", PaperSpectralVariant::kFiedlerNotebook), 20 * 5);
+}
+
+TEST(PaperSpectralTest, EigenSolverMatchesTheGoldenValuesToo) {
+  EXPECT_EQ(CheckFamily("laplacian", PaperSpectralVariant::kLaplacianNotebook,
+                        SymmetricEigenSolver::kEigen),
+            48 * 13 + 21 * 11 + 5);
+  EXPECT_EQ(CheckFamily("fiedler_nb", PaperSpectralVariant::kFiedlerNotebook,
+                        SymmetricEigenSolver::kEigen),
+            20 * 5);
 }
 
 TEST(PaperSpectralTest, PerfectCausalSinkStarHasFiedlerOneHalf) {

@@ -353,6 +353,40 @@ TEST(BatchedEigenvaluesTest, MatchesOneCallPerMatrixInBothPrecisions) {
   EXPECT_EQ(BatchedSymmetricEigenvalues(at::zeros({2, 3, 3}, at::kHalf)).status().code(),
             StatusCode::kInvalidArgument);
   EXPECT_EQ(BatchedSymmetricEigenvalues(at::zeros({0, 3, 3}))->sizes(), (at::IntArrayRef{0, 3}));
+  EXPECT_EQ(ParseSymmetricEigenSolver("arpack").status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(BatchedEigenvaluesTest, EigenSolverAgreesWithLibtorch) {
+  at::Tensor x = at::randn({5, 9, 9}, at::kDouble);
+  at::Tensor sym = x + x.transpose(1, 2);
+  for (auto dtype : {at::kDouble, at::kFloat}) {
+    auto a = BatchedSymmetricEigenvalues(sym.to(dtype), SymmetricEigenSolver::kLibtorch);
+    auto b = BatchedSymmetricEigenvalues(sym.to(dtype), SymmetricEigenSolver::kEigen);
+    ASSERT_TRUE(a.ok() && b.ok());
+    EXPECT_EQ(b->scalar_type(), dtype);
+    const double tol = dtype == at::kDouble ? 1e-12 : 1e-4;
+    EXPECT_TRUE(at::allclose(*a, *b, tol, tol)) << (*a - *b).abs().max().item<double>();
+  }
+  // The analyzer gives the same metrics with either solver.
+  std::mt19937 rng(3);
+  at::Tensor attention =
+      at::stack({RandomAttention(20, true, rng), RandomAttention(20, false, rng)});
+  SpectralOptions options;
+  auto ra = ComputeSpectral(attention, options);
+  options.eigen_solver = SymmetricEigenSolver::kEigen;
+  auto rb = ComputeSpectral(attention, options);
+  ASSERT_TRUE(ra.ok() && rb.ok());
+  for (size_t i = 0; i < ra->matrices.size(); ++i) {
+    for (size_t t = 0; t < ra->thresholds.size(); ++t) {
+      const auto& x = ra->matrices[i].thresholds[t];
+      const auto& y = rb->matrices[i].thresholds[t];
+      EXPECT_NEAR(x.fiedler_value, y.fiedler_value, 1e-10);
+      EXPECT_NEAR(x.normalized_fiedler_value, y.normalized_fiedler_value, 1e-10);
+      EXPECT_EQ(x.zero_eigenvalue_multiplicity, y.zero_eigenvalue_multiplicity);
+    }
+    EXPECT_NEAR(ra->matrices[i].weighted.fiedler_value, rb->matrices[i].weighted.fiedler_value,
+                1e-10);
+  }
 }
 
 TEST(BatchedEigenvaluesTest, StaysOnTheCudaDevice) {
