@@ -111,8 +111,9 @@ int main(int argc, char** argv) {
   }
 
   std::printf(
-      "\n| n | ComputeSpectral, corrected, heads+mean = %lld matrices × 7 τ (layers/s) | "
-      "ComputePaperSpectral, laplacian, head mean (layers/s) |\n|---|---|---|\n",
+      "\n| n | ComputeSpectral, corrected, heads+mean = %lld matrices × 7 τ (layers/s), "
+      "libtorch / eigen | ComputePaperSpectral, laplacian, head mean (layers/s), libtorch / "
+      "eigen |\n|---|---|---|\n",
       static_cast<long long>(heads + 1));
   for (int64_t n : sizes) {
     at::Tensor logits = at::randn({heads, n, n}) * 3;
