@@ -9,7 +9,7 @@
 // PAPER keys carry "paper_" (spec topology-spectral §7: keep same-name quantities apart).
 //
 // --options keys: corrected: thresholds, weighted_symmetrization ("mean"|"max"), compute_paths,
-// eigen_solver ("libtorch"|"eigen"), max_tokens; paper: thresholds, paper_float16,
+// eigen_solver ("auto"|"libtorch"|"eigen"), max_tokens; paper: thresholds, paper_float16,
 // paper_gate_layer, eigen_solver, max_tokens. --thresholds and
 // --heads override the options.
 #include <charconv>
@@ -76,7 +76,8 @@ json CorrectedJson(const sp::SpectralResult& r) {
               {"heads", an::HeadSelectionName(r.heads)},
               {"thresholds", r.thresholds},
               {"weighted_symmetrization", sp::SymmetrizationName(r.weighted_symmetrization)},
-              {"compute_paths", r.compute_paths}};
+              {"compute_paths", r.compute_paths},
+              {"eigen_solver", sp::SymmetricEigenSolverName(r.eigen_solver)}};
   json matrices = json::array();
   for (const auto& m : r.matrices) {
     json thresholds = json::array();
@@ -130,6 +131,7 @@ json PaperJson(const sp::PaperSpectralResult& r) {
               {"heads", an::HeadSelectionName(r.heads)},
               {"thresholds", r.thresholds},
               {"paper_float16", r.paper_float16},
+              {"eigen_solver", sp::SymmetricEigenSolverName(r.eigen_solver)},
               {"paper_gate_layer", r.paper_gate_layer ? json(*r.paper_gate_layer) : json(nullptr)}};
   json matrices = json::array();
   for (const auto& m : r.matrices) {
@@ -178,7 +180,7 @@ Status RunSpectral(const SpectralArgs& args) {
   }
   sp::SpectralOptions corrected;
   sp::PaperSpectralOptions paper;
-  std::string solver_name = "libtorch";
+  std::string solver_name = "auto";
   RETURN_IF_ERROR(ReadOption(options, "eigen_solver", solver_name));
   ASSIGN_OR_RETURN(sp::SymmetricEigenSolver solver, sp::ParseSymmetricEigenSolver(solver_name));
   corrected.eigen_solver = solver;

@@ -27,13 +27,22 @@ bool EigenEigenvalues(const at::Tensor& matrices, at::Tensor& out) {
 }  // namespace
 
 std::string_view SymmetricEigenSolverName(SymmetricEigenSolver solver) {
-  return solver == SymmetricEigenSolver::kEigen ? "eigen" : "libtorch";
+  switch (solver) {
+    case SymmetricEigenSolver::kLibtorch:
+      return "libtorch";
+    case SymmetricEigenSolver::kEigen:
+      return "eigen";
+    case SymmetricEigenSolver::kAuto:
+      return "auto";
+  }
+  return "auto";
 }
 
 StatusOr<SymmetricEigenSolver> ParseSymmetricEigenSolver(std::string_view name) {
   if (name == "libtorch") return SymmetricEigenSolver::kLibtorch;
   if (name == "eigen") return SymmetricEigenSolver::kEigen;
-  return InvalidArgumentError("unknown eigensolver '{}' (libtorch or eigen)", name);
+  if (name == "auto") return SymmetricEigenSolver::kAuto;
+  return InvalidArgumentError("unknown eigensolver '{}' (libtorch, eigen or auto)", name);
 }
 
 StatusOr<at::Tensor> BatchedSymmetricEigenvalues(const at::Tensor& matrices,
@@ -50,6 +59,10 @@ StatusOr<at::Tensor> BatchedSymmetricEigenvalues(const at::Tensor& matrices,
   }
   if (matrices.size(0) == 0 || matrices.size(1) == 0) {
     return at::empty({matrices.size(0), matrices.size(1)}, matrices.options());
+  }
+  if (solver == SymmetricEigenSolver::kAuto) {
+    solver =
+        matrices.device().is_cpu() ? SymmetricEigenSolver::kEigen : SymmetricEigenSolver::kLibtorch;
   }
   if (solver == SymmetricEigenSolver::kEigen) {
     if (!matrices.device().is_cpu()) {

@@ -6,6 +6,8 @@
 //   Jacobi/syevd path on CUDA) instead of a loop of single calls: the per-call dispatch overhead
 //   dominates for n ≤ 128 (bench/spectral measures both, and Eigen's SelfAdjointEigenSolver per
 //   matrix; see bench/README.md "bench/spectral").
+// * On the CPU, Eigen's SelfAdjointEigenSolver matrix by matrix is cheaper still (no dispatch,
+//   no workspace queries): kAuto picks it for CPU tensors and the batched libtorch call elsewhere.
 // * A dense solver for every n (spec topology-spectral §8.10: no ARPACK `which='SM'`).
 #pragma once
 
@@ -25,9 +27,11 @@ enum class SymmetricEigenSolver {
   /// matrix, CPU tensors only. bench/spectral measured it faster than libtorch's LAPACK path on
   /// this machine for every n ≤ 128 (see bench/README.md).
   kEigen,
+  /// kEigen for CPU tensors, kLibtorch for any other device (the analyzers' default).
+  kAuto,
 };
 
-/// "libtorch" or "eigen".
+/// "libtorch", "eigen" or "auto".
 std::string_view SymmetricEigenSolverName(SymmetricEigenSolver solver);
 StatusOr<SymmetricEigenSolver> ParseSymmetricEigenSolver(std::string_view name);
 

@@ -187,6 +187,7 @@ StatusOr<PaperSpectralResult> ComputePaperSpectral(const at::Tensor& attention,
   result.variant = options.variant;
   result.heads = options.heads;
   result.paper_float16 = options.paper_float16;
+  result.eigen_solver = options.eigen_solver;
   result.paper_gate_layer = options.paper_gate_layer;
   result.matrices.resize(static_cast<size_t>(k));
   for (int64_t i = 0; i < k; ++i) {

@@ -205,6 +205,7 @@ StatusOr<SpectralResult> ComputeSpectral(const at::Tensor& attention,
   result.heads = options.heads;
   result.weighted_symmetrization = options.weighted_symmetrization;
   result.compute_paths = options.compute_paths;
+  result.eigen_solver = options.eigen_solver;
   result.matrices.resize(static_cast<size_t>(k));
   for (int64_t i = 0; i < k; ++i) {
     result.matrices[i].head = batch.heads[i];

@@ -372,6 +372,8 @@ TEST(BatchedEigenvaluesTest, EigenSolverAgreesWithLibtorch) {
   at::Tensor attention =
       at::stack({RandomAttention(20, true, rng), RandomAttention(20, false, rng)});
   SpectralOptions options;
+  EXPECT_EQ(options.eigen_solver, SymmetricEigenSolver::kAuto);
+  options.eigen_solver = SymmetricEigenSolver::kLibtorch;
   auto ra = ComputeSpectral(attention, options);
   options.eigen_solver = SymmetricEigenSolver::kEigen;
   auto rb = ComputeSpectral(attention, options);
