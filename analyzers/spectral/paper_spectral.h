@@ -68,7 +68,7 @@ struct PaperSpectralOptions {
   /// in the notebook. Unset (default): every metric for every threshold (§8.11).
   std::optional<int> paper_gate_layer;
   /// Dense eigensolver for the Laplacians (batched_eigenvalues.h). kAuto: Eigen on CPU (measured
-  /// 1.5–4.5× faster per matrix than libtorch's LAPACK path here, bench/README.md), one batched
+  /// 1.6–3.9× faster per matrix than libtorch's LAPACK path here, bench/README.md), one batched
   /// at::linalg_eigvalsh on CUDA. kEigen needs CPU input.
   SymmetricEigenSolver eigen_solver = SymmetricEigenSolver::kAuto;
   /// Refuse n above this (ResourceExhausted).

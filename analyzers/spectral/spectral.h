@@ -61,7 +61,7 @@ struct SpectralOptions {
   /// Average shortest path and clustering (O(n³) per graph on the CPU); off → NaN.
   bool compute_paths = true;
   /// Dense eigensolver for the Laplacians (batched_eigenvalues.h). kAuto: Eigen on CPU (measured
-  /// 1.5–4.5× faster per matrix than libtorch's LAPACK path here, bench/README.md), one batched
+  /// 1.6–3.9× faster per matrix than libtorch's LAPACK path here, bench/README.md), one batched
   /// at::linalg_eigvalsh on CUDA. kEigen needs CPU input.
   SymmetricEigenSolver eigen_solver = SymmetricEigenSolver::kAuto;
   /// Refuse n above this (ResourceExhausted).
