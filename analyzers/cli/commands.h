@@ -15,5 +15,7 @@ void AddTopologyCommand(CLI::App& app);
 /// `rmt`: singular-value spectra, Marchenko-Pastur fit, sink concentration and row entropy of
 /// attention matrices (CORRECTED or PAPER mode; rmt_command.cc).
 void AddRmtCommand(CLI::App& app);
+/// `spectral`: Laplacian spectra and star statistics of attention graphs (CORRECTED or PAPER).
+void AddSpectralCommand(CLI::App& app);
 
 }  // namespace sinkscope::cli

@@ -3,6 +3,7 @@
 //   sinkscope-metrics ph FILE …           persistent homology (see ph_command.cc)
 //   sinkscope-metrics topology FILE …     topology metrics of attention (topology_command.cc)
 //   sinkscope-metrics rmt FILE …          random-matrix metrics (see rmt_command.cc)
+//   sinkscope-metrics spectral FILE …     Laplacian spectra, star statistics (spectral_command.cc)
 //
 // Matrices come as NumPy .npy (2-D, or 3-D for a layer's heads), CSV, or ripser's text formats.
 // Errors go to stderr with the file name; the exit status is 1 (2 for bad usage).
@@ -16,6 +17,7 @@ int main(int argc, char** argv) {
   sinkscope::cli::AddPhCommand(app);
   sinkscope::cli::AddTopologyCommand(app);
   sinkscope::cli::AddRmtCommand(app);
+  sinkscope::cli::AddSpectralCommand(app);
   CLI11_PARSE(app, argc, argv);
   return 0;
 }

@@ -1,0 +1,259 @@
+#include "analyzers/spectral/spectral.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "analyzers/spectral/batched_eigenvalues.h"
+#include "analyzers/spectral/graph_stats.h"
+#include "core/torch_call.h"
+
+namespace sinkscope::analyzers::spectral {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+/// λ_k (1-based) of an ascending spectrum of n values, NaN when n < k.
+double Eigenvalue(const double* ev, int64_t n, int64_t k) {
+  return n >= k ? ev[k - 1] : kNaN;
+}
+
+/// The ideal-star comparison of §8.10 for the graph S = (B + Bᵀ)/2 and hub c.
+void StarComparison(const uint8_t* b, int64_t n, ThresholdGraphMetrics& m) {
+  const int64_t c = m.hub;
+  auto s = [&](int64_t i, int64_t j) { return 0.5 * (b[i * n + j] + b[j * n + i]); };
+  int64_t one_way = 0, two_way = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    if (i == c) continue;
+    const double v = s(c, i);
+    one_way += v == 0.5 ? 1 : 0;
+    two_way += v == 1.0 ? 1 : 0;
+  }
+  const double w = one_way > two_way ? 0.5 : 1.0;
+  m.star_edge_weight = w;
+  m.star_fiedler_value = n >= 3 ? w : (n == 2 ? 2 * w : kNaN);
+  m.fiedler_star_deviation = std::abs(m.fiedler_value - m.star_fiedler_value);
+  // Frobenius norms of L, L_{S*} and L − L_{S*}, entry by entry.
+  double l2 = 0, star2 = 0, diff2 = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    double degree = 0;
+    for (int64_t j = 0; j < n; ++j) {
+      if (j == i) continue;
+      const double lij = -s(i, j);
+      const double sij = (i == c || j == c) ? -w : 0.0;
+      degree -= lij;
+      l2 += lij * lij;
+      star2 += sij * sij;
+      diff2 += (lij - sij) * (lij - sij);
+    }
+    const double star_degree = i == c ? static_cast<double>(n - 1) * w : w;
+    l2 += degree * degree;
+    star2 += star_degree * star_degree;
+    diff2 += (degree - star_degree) * (degree - star_degree);
+  }
+  const double denominator = std::sqrt(l2) + std::sqrt(star2);
+  m.star_proximity = n >= 2 && denominator > 0 ? 1.0 - std::sqrt(diff2) / denominator : kNaN;
+}
+
+ThresholdGraphMetrics GraphMetrics(const uint8_t* b, int64_t n, const double* ev,
+                                   const double* ev_sym, double tau, bool compute_paths) {
+  ThresholdGraphMetrics m;
+  m.threshold = tau;
+  std::vector<double> in_degree(static_cast<size_t>(n), 0.0);
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t j = 0; j < n; ++j) {
+      if (i != j && b[i * n + j]) {
+        in_degree[j] += 1;
+        ++m.num_edges;
+      }
+    }
+  }
+  m.density = n >= 2 ? static_cast<double>(m.num_edges) / (static_cast<double>(n) * (n - 1)) : 0;
+  const DegreeStats stats = ComputeDegreeStats(in_degree);
+  m.hub = stats.argmax;
+  m.max_in_degree = static_cast<int64_t>(stats.max_degree);
+  m.star_likeness = stats.basic_star;
+  m.gini_coefficient = stats.gini;
+  m.degree_centralization = stats.centralization;
+  m.degree_variance = stats.variance;
+
+  const double lambda_max = n >= 1 ? ev[n - 1] : 0.0;
+  m.zero_eigenvalue_tolerance = 64.0 * static_cast<double>(n) *
+                                std::numeric_limits<double>::epsilon() * std::max(1.0, lambda_max);
+  for (int64_t k = 0; k < n; ++k) {
+    m.zero_eigenvalue_multiplicity += ev[k] <= m.zero_eigenvalue_tolerance ? 1 : 0;
+  }
+  m.fiedler_value = Eigenvalue(ev, n, 2);
+  m.normalized_fiedler_value = Eigenvalue(ev_sym, n, 2);
+  m.laplacian_gap_difference = Eigenvalue(ev, n, 3) - Eigenvalue(ev, n, 2);
+  StarComparison(b, n, m);
+
+  // Undirected graph B ∨ Bᵀ for components, paths and clustering.
+  std::vector<uint8_t> both(static_cast<size_t>(n * n), 0);
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t j = 0; j < n; ++j) both[i * n + j] = (b[i * n + j] | b[j * n + i]) ? 1 : 0;
+  }
+  const DenseGraph graph{both.data(), n};
+  const std::vector<int64_t> labels = ComponentLabels(graph);
+  m.num_components = CountComponents(labels);
+  const int64_t largest = LargestComponent(labels);
+  m.largest_component_size = std::count(labels.begin(), labels.end(), largest);
+  if (compute_paths) {
+    m.avg_shortest_path =
+        m.largest_component_size >= 2 ? AverageShortestPath(graph, labels, largest) : kNaN;
+    m.clustering_coefficient = AverageClustering(graph);
+  } else {
+    m.avg_shortest_path = kNaN;
+    m.clustering_coefficient = kNaN;
+  }
+  return m;
+}
+
+WeightedGraphMetrics WeightedMetrics(const double* a, int64_t n, const double* ev,
+                                     const double* ev_sym) {
+  WeightedGraphMetrics m;
+  std::vector<double> strength(static_cast<size_t>(n), 0.0);
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t j = 0; j < n; ++j) {
+      if (i != j) strength[j] += a[i * n + j];
+    }
+  }
+  const DegreeStats stats = ComputeDegreeStats(strength);
+  m.hub = stats.argmax;
+  m.max_in_strength = stats.max_degree;
+  m.in_strength_gini = stats.gini;
+  m.in_strength_variance = stats.variance;
+  m.fiedler_value = Eigenvalue(ev, n, 2);
+  m.normalized_fiedler_value = Eigenvalue(ev_sym, n, 2);
+  m.laplacian_gap_difference = Eigenvalue(ev, n, 3) - Eigenvalue(ev, n, 2);
+  return m;
+}
+
+void MarkInvalid(SpectralMatrixResult& r) {
+  r.valid = false;
+  for (auto& t : r.thresholds) {
+    const double tau = t.threshold;
+    t = ThresholdGraphMetrics{};
+    t.threshold = tau;
+    for (double* f : {&t.density, &t.star_likeness, &t.gini_coefficient, &t.degree_centralization,
+                      &t.degree_variance, &t.zero_eigenvalue_tolerance, &t.fiedler_value,
+                      &t.normalized_fiedler_value, &t.laplacian_gap_difference, &t.star_edge_weight,
+                      &t.star_fiedler_value, &t.fiedler_star_deviation, &t.star_proximity,
+                      &t.avg_shortest_path, &t.clustering_coefficient}) {
+      *f = kNaN;
+    }
+    for (int64_t* f : {&t.num_edges, &t.hub, &t.max_in_degree, &t.num_components,
+                       &t.zero_eigenvalue_multiplicity, &t.largest_component_size}) {
+      *f = -1;
+    }
+  }
+  WeightedGraphMetrics& w = r.weighted;
+  w = WeightedGraphMetrics{};
+  w.hub = -1;
+  for (double* f : {&w.fiedler_value, &w.normalized_fiedler_value, &w.laplacian_gap_difference,
+                    &w.max_in_strength, &w.in_strength_gini, &w.in_strength_variance}) {
+    *f = kNaN;
+  }
+}
+
+/// Eigenvalues of L and L_sym of the weights [K, n, n], as one CPU float64 tensor [2K, n].
+StatusOr<at::Tensor> LaplacianSpectra(const at::Tensor& weights, SymmetricEigenSolver solver) {
+  ASSIGN_OR_RETURN(
+      at::Tensor laplacians, TorchCall("building Laplacians", [&] {
+        return at::cat({CombinatorialLaplacians(weights), NormalizedLaplacians(weights)});
+      }));
+  ASSIGN_OR_RETURN(at::Tensor ev, BatchedSymmetricEigenvalues(laplacians, solver));
+  return TorchCall("copying eigenvalues", [&] { return ev.cpu().contiguous(); });
+}
+
+}  // namespace
+
+std::string_view SymmetrizationName(Symmetrization s) {
+  return s == Symmetrization::kMax ? "max" : "mean";
+}
+
+StatusOr<Symmetrization> ParseSymmetrization(std::string_view name) {
+  if (name == "mean") return Symmetrization::kMean;
+  if (name == "max") return Symmetrization::kMax;
+  return InvalidArgumentError("unknown symmetrization '{}' (mean or max)", name);
+}
+
+std::vector<double> DefaultSpectralThresholds() {
+  return {0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2};
+}
+
+StatusOr<SpectralResult> ComputeSpectral(const at::Tensor& attention,
+                                         const SpectralOptions& options) {
+  RETURN_IF_ERROR(ValidateAttention(attention));
+  const int64_t n = attention.size(-1);
+  if (n > options.max_tokens) {
+    return ResourceExhaustedError("spectral: n = {} tokens exceeds the limit of {} (max_tokens)", n,
+                                  options.max_tokens);
+  }
+  for (double tau : options.thresholds) {
+    if (!std::isfinite(tau))
+      return InvalidArgumentError("spectral: threshold {} is not finite", tau);
+  }
+  ASSIGN_OR_RETURN(MatrixBatch batch, SelectMatrices(attention, options.heads, at::kDouble));
+  const auto health = CheckFinite(batch.matrices);
+  const int64_t k = batch.matrices.size(0);
+
+  SpectralResult result;
+  result.num_tokens = n;
+  result.num_heads = attention.dim() == 3 ? attention.size(0) : 1;
+  result.thresholds = options.thresholds;
+  result.heads = options.heads;
+  result.weighted_symmetrization = options.weighted_symmetrization;
+  result.compute_paths = options.compute_paths;
+  result.eigen_solver = options.eigen_solver;
+  result.matrices.resize(static_cast<size_t>(k));
+  for (int64_t i = 0; i < k; ++i) {
+    result.matrices[i].head = batch.heads[i];
+    result.matrices[i].health = health[i];
+  }
+
+  // Non-finite matrices are computed as zeros (so the solver sees finite input) and overwritten.
+  ASSIGN_OR_RETURN(
+      at::Tensor a, TorchCall("preparing matrices", [&] {
+        at::Tensor off_diagonal = 1 - at::eye(n, batch.matrices.options()).unsqueeze(0);
+        return (at::nan_to_num(batch.matrices, 0.0, 0.0, 0.0) * off_diagonal).contiguous();
+      }));
+
+  for (double tau : options.thresholds) {
+    ASSIGN_OR_RETURN(at::Tensor b, TorchCall("thresholding", [&] { return a.gt(tau); }));
+    ASSIGN_OR_RETURN(at::Tensor s, TorchCall("symmetrizing", [&] {
+                       at::Tensor bd = b.to(at::kDouble);
+                       return (bd + bd.transpose(1, 2)) * 0.5;
+                     }));
+    ASSIGN_OR_RETURN(at::Tensor ev, LaplacianSpectra(s, options.eigen_solver));
+    ASSIGN_OR_RETURN(at::Tensor b_cpu, TorchCall("copying graphs", [&] {
+                       return b.to(at::kByte).cpu().contiguous();
+                     }));
+    const auto* bp = b_cpu.data_ptr<uint8_t>();
+    const auto* evp = ev.data_ptr<double>();
+    for (int64_t i = 0; i < k; ++i) {
+      result.matrices[i].thresholds.push_back(GraphMetrics(
+          bp + i * n * n, n, evp + i * n, evp + (k + i) * n, tau, options.compute_paths));
+    }
+  }
+
+  ASSIGN_OR_RETURN(at::Tensor w, TorchCall("symmetrizing", [&] {
+                     at::Tensor t = a.transpose(1, 2);
+                     return options.weighted_symmetrization == Symmetrization::kMax
+                                ? at::maximum(a, t)
+                                : (a + t) * 0.5;
+                   }));
+  ASSIGN_OR_RETURN(at::Tensor ev, LaplacianSpectra(w, options.eigen_solver));
+  ASSIGN_OR_RETURN(at::Tensor a_cpu,
+                   TorchCall("copying matrices", [&] { return a.cpu().contiguous(); }));
+  for (int64_t i = 0; i < k; ++i) {
+    SpectralMatrixResult& r = result.matrices[i];
+    r.weighted =
+        WeightedMetrics(a_cpu.data_ptr<double>() + i * n * n, n, ev.data_ptr<double>() + i * n,
+                        ev.data_ptr<double>() + (k + i) * n);
+    if (!r.health.valid()) MarkInvalid(r);
+  }
+  return result;
+}
+
+}  // namespace sinkscope::analyzers::spectral
