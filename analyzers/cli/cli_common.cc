@@ -68,6 +68,14 @@ Status CheckOptionKeys(const nlohmann::json& options, const std::vector<std::str
   return OkStatus();
 }
 
+nlohmann::json HeadJson(int head) {
+  return head == analyzers::kHeadMean ? nlohmann::json("mean") : nlohmann::json(head);
+}
+
+nlohmann::json HealthJson(const analyzers::InputHealth& health) {
+  return {{"nan", health.num_nan}, {"posinf", health.num_posinf}, {"neginf", health.num_neginf}};
+}
+
 nlohmann::json JsonNumber(double value) {
   if (std::isnan(value)) return nullptr;
   if (std::isinf(value)) return value > 0 ? "inf" : "-inf";

@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "analyzers/common/attention_matrices.h"
 #include "analyzers/io/matrix_file.h"
 #include "core/status.h"
 
@@ -42,6 +43,12 @@ Status ReadOption(const nlohmann::json& options, const char* key, T& value) {
 
 /// Rejects keys of `options` that are not in `known` (typos must not be silently ignored).
 Status CheckOptionKeys(const nlohmann::json& options, const std::vector<std::string>& known);
+
+/// A head index as JSON: the index, or "mean" for the head mean (analyzers::kHeadMean).
+nlohmann::json HeadJson(int head);
+
+/// Non-finite counts as {"nan": …, "posinf": …, "neginf": …}.
+nlohmann::json HealthJson(const analyzers::InputHealth& health);
 
 /// A double as JSON: finite → number, NaN → null, ±∞ → "inf" / "-inf".
 nlohmann::json JsonNumber(double value);

@@ -4,7 +4,7 @@
 // The rmt family (analyzers/rmt/, docs/rmt.md) on attention matrices from files: [n, n], or a
 // layer's heads [H, n, n] from a 3-D .npy. Prints one JSON object on stdout:
 //   {"analyzer": "rmt", "mode": …, "files": [{"file", "n", "num_heads", "heads", parameters…,
-//    "matrices": [{"head": 0 | … | "mean", "valid", "num_nan", …metrics}]}]}
+//    "matrices": [{"head": 0 | … | "mean", "valid", "health", …metrics}]}]}
 // NaN is written as null and ±∞ as "inf"/"-inf". --heads defaults to heads+mean (CORRECTED) or
 // mean (PAPER, the notebook's aggregate). Options (JSON object): CORRECTED aspect_ratio,
 // mp_variance, causal_mask ("auto"/"causal"/"dense"), mp_bins, kl_epsilon, sink_top_fraction,
@@ -46,15 +46,9 @@ json Numbers(const std::vector<double>& values) {
   return out;
 }
 
-json HeadJson(int head) {
-  return head == analyzers::kHeadMean ? json("mean") : json(head);
-}
-
 void AddHealth(const InputHealth& h, bool valid, json& out) {
   out["valid"] = valid;
-  out["num_nan"] = h.num_nan;
-  out["num_posinf"] = h.num_posinf;
-  out["num_neginf"] = h.num_neginf;
+  out["health"] = HealthJson(h);
 }
 
 json CorrectedMatrixJson(const rmt::RmtMatrixResult& r) {

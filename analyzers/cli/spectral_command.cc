@@ -3,9 +3,10 @@
 //                            [--options JSON|@file] [--format npy|csv|…] FILE...
 //
 // Laplacian spectra and star statistics of attention graphs (analyzers/spectral). Each FILE is
-// one layer's attention, [n, n] or a 3-D .npy stack [H, n, n]; prints one JSON object per file on
-// its own line: the parameters used and one entry per analysed matrix (head index, −1 for the head
-// mean; input health; per-threshold metrics; the weighted graph in CORRECTED mode). NaN → null.
+// one layer's attention, [n, n] or a 3-D .npy stack [H, n, n]. Prints
+// one JSON document {"analyzer": "spectral", "mode": …, "files": [one object per file]} with the
+// parameters used and one entry per analysed matrix (head index or "mean"; input health;
+// per-threshold metrics; the weighted graph in CORRECTED mode). NaN → null.
 // PAPER keys carry "paper_" (spec topology-spectral §7: keep same-name quantities apart).
 //
 // --options keys: corrected: thresholds, weighted_symmetrization ("mean"|"max"), compute_paths,
@@ -60,10 +61,6 @@ StatusOr<std::vector<double>> ParseThresholds(const std::string& text) {
   return out;
 }
 
-json Health(const an::InputHealth& h) {
-  return {{"num_nan", h.num_nan}, {"num_posinf", h.num_posinf}, {"num_neginf", h.num_neginf}};
-}
-
 /// A count that is −1 for an invalid matrix becomes null.
 json Count(int64_t v) {
   return v < 0 ? json(nullptr) : json(v);
@@ -106,9 +103,9 @@ json CorrectedJson(const sp::SpectralResult& r) {
                             {"clustering_coefficient", JsonNumber(t.clustering_coefficient)}});
     }
     const auto& w = m.weighted;
-    matrices.push_back({{"head", m.head},
+    matrices.push_back({{"head", HeadJson(m.head)},
                         {"valid", m.valid},
-                        {"health", Health(m.health)},
+                        {"health", HealthJson(m.health)},
                         {"thresholds", thresholds},
                         {"weighted",
                          {{"fiedler_value", JsonNumber(w.fiedler_value)},
@@ -158,9 +155,9 @@ json PaperJson(const sp::PaperSpectralResult& r) {
            {"paper_avg_shortest_path", JsonNumber(t.paper_avg_shortest_path)},
            {"paper_clustering_coefficient", JsonNumber(t.paper_clustering_coefficient)}});
     }
-    matrices.push_back({{"head", m.head},
+    matrices.push_back({{"head", HeadJson(m.head)},
                         {"valid", m.valid},
-                        {"health", Health(m.health)},
+                        {"health", HealthJson(m.health)},
                         {"thresholds", thresholds}});
   }
   out["matrices"] = matrices;
@@ -212,6 +209,8 @@ Status RunSpectral(const SpectralArgs& args) {
     if (thresholds) paper.thresholds = *thresholds;
     if (heads) paper.heads = *heads;
   }
+  json document = {{"analyzer", "spectral"}, {"mode", std::string(an::ModeName(mode))}};
+  document["files"] = json::array();
   for (const std::string& file : args.files) {
     ASSIGN_OR_RETURN(at::Tensor attention, ReadAttentionFile(file, args.format));
     json out;
@@ -225,8 +224,9 @@ Status RunSpectral(const SpectralArgs& args) {
       out = PaperJson(*r);
     }
     out["file"] = file;
-    PrintJson(out);
+    document["files"].push_back(std::move(out));
   }
+  PrintJson(document);
   return OkStatus();
 }
 

@@ -6,7 +6,7 @@
 // Topology metrics of attention matrices (analyzers/topology/topology_metrics.h for CORRECTED,
 // paper_topology_metrics.h for PAPER). Each FILE holds one matrix [n, n] or a layer's heads
 // [H, n, n] (3-D .npy). Prints one JSON object:
-//   {"command": "topology", "mode": …, "heads": …, "options": {…},
+//   {"analyzer": "topology", "mode": …, "heads": …, "options": {…},
 //    "files": [{"file": …, "num_heads": H, "num_tokens": n, "matrices": [{"head": 0 | "mean",
 //    …}]}]}
 // NaN → null, ±∞ → "inf"/"-inf", an infinite death → null (as in `ph`); bar values are float32 in
@@ -56,14 +56,6 @@ json Bars(const std::vector<topology::PersistenceInterval>& bars) {
   return out;
 }
 
-json Health(const analyzers::InputHealth& h) {
-  return {{"nan", h.num_nan}, {"posinf", h.num_posinf}, {"neginf", h.num_neginf}};
-}
-
-json Head(int head) {
-  return head == analyzers::kHeadMean ? json("mean") : json(head);
-}
-
 json VariantJson(const topology::TopologyVariant& v, bool include_bars) {
   json dims = json::array();
   for (const auto& d : v.dims) {
@@ -110,9 +102,9 @@ StatusOr<json> CorrectedFile(const at::Tensor& attention,
   json matrices = json::array();
   for (const auto& m : r.matrices) {
     matrices.push_back(
-        {{"head", Head(m.head)},
+        {{"head", HeadJson(m.head)},
          {"valid", m.valid},
-         {"health", Health(m.health)},
+         {"health", HealthJson(m.health)},
          {"sink_index", m.sink_index >= 0 ? json(m.sink_index) : json(nullptr)},
          {"sink_mass", JsonNumber(m.sink_mass)},
          {"with_sink", VariantJson(m.with_sink, options.include_bars)},
@@ -148,9 +140,9 @@ StatusOr<json> PaperFile(const at::Tensor& attention, const PaperCliOptions& opt
                    topology::ComputePaperTopologyMetrics(attention, options.topology));
   json matrices = json::array();
   for (const auto& m : r.matrices) {
-    json e = {{"head", Head(m.head)},
+    json e = {{"head", HeadJson(m.head)},
               {"valid", m.valid},
-              {"health", Health(m.health)},
+              {"health", HealthJson(m.health)},
               {"num_tokens", m.num_tokens},
               {"paper_kept_tokens", m.paper_kept_tokens},
               {"attention_mean", JsonNumber(m.attention_mean)},
@@ -184,7 +176,7 @@ StatusOr<json> PaperFile(const at::Tensor& attention, const PaperCliOptions& opt
                      topology::ComputePaperHeadMetrics(attention));
     json list = json::array();
     for (const auto& h : heads) {
-      list.push_back({{"head", h.head},
+      list.push_back({{"head", HeadJson(h.head)},
                       {"valid", h.valid},
                       {"avg_attention", JsonNumber(h.avg_attention)},
                       {"max_attention", JsonNumber(h.max_attention)},
@@ -203,7 +195,7 @@ StatusOr<json> PaperFile(const at::Tensor& attention, const PaperCliOptions& opt
 Status RunTopology(const TopologyArgs& args) {
   ASSIGN_OR_RETURN(analyzers::Mode mode, analyzers::ParseMode(args.mode));
   ASSIGN_OR_RETURN(json raw_options, ParseOptionsJson(args.options));
-  json out = {{"command", "topology"}, {"mode", args.mode}};
+  json out = {{"analyzer", "topology"}, {"mode", args.mode}};
   json files = json::array();
   if (mode == analyzers::Mode::kCorrected) {
     topology::TopologyMetricsOptions options;

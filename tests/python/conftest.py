@@ -18,3 +18,13 @@ def build_dir() -> pathlib.Path:
 @pytest.fixture(scope="session")
 def fixtures_dir() -> pathlib.Path:
     return ROOT / "tests" / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def metrics() -> pathlib.Path:
+    """The sinkscope-metrics binary (needs only the analyzers, not the model runtime)."""
+    build = pathlib.Path(os.environ.get("SINKSCOPE_BUILD_DIR", ROOT / "build"))
+    path = build / "sinkscope-metrics"
+    if not path.exists():
+        pytest.fail(f"sinkscope-metrics not built in {build}; run scripts/test")
+    return path

@@ -22,15 +22,6 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="session")
-def metrics():
-    # Not conftest's build_dir: that one insists on sinkscope-run (a libtorch build), which this
-    # tool does not need.
-    build = pathlib.Path(os.environ.get("SINKSCOPE_BUILD_DIR", ROOT / "build"))
-    path = build / "sinkscope-metrics"
-    if not path.exists():
-        pytest.fail(f"sinkscope-metrics not built in {build}; run scripts/test")
-    return path
 
 
 @pytest.fixture(scope="session")

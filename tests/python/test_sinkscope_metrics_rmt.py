@@ -8,7 +8,6 @@ golden_topology_spectral.json.
 """
 import json
 import math
-import os
 import pathlib
 import subprocess
 
@@ -19,13 +18,6 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "tests" / "fixtures" / "analyzers" / "golden_topology_spectral.json"
 
 
-@pytest.fixture(scope="session")
-def metrics():
-    build = pathlib.Path(os.environ.get("SINKSCOPE_BUILD_DIR", ROOT / "build"))
-    path = build / "sinkscope-metrics"
-    if not path.exists():
-        pytest.fail(f"sinkscope-metrics not built in {build}; run scripts/test")
-    return path
 
 
 def local_bidir(n, s, beta):
@@ -94,7 +86,7 @@ def test_corrected_mode_reports_heads_mean_nan_and_inf(tmp_path, metrics):
     assert (h0["head"], h1["head"], mean["head"]) == (0, 1, "mean")
     assert h0["valid"] and h0["spectral_gap_ratio"] == "inf"
     assert h0["stable_rank"] == 1.0 and h0["marchenko_pastur"]["gamma"] == 0.5
-    assert not h1["valid"] and h1["num_nan"] == 1 and h1["stable_rank"] is None
+    assert not h1["valid"] and h1["health"]["nan"] == 1 and h1["stable_rank"] is None
     assert not mean["valid"]
 
 

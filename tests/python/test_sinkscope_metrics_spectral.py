@@ -6,24 +6,15 @@ reference of spec topology-spectral); tolerance 1e-6 relative, 1e-9 absolute for
 """
 import json
 import math
-import os
 import pathlib
 import subprocess
 
 import numpy as np
-import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "tests" / "fixtures" / "analyzers" / "golden_topology_spectral.json"
 
 
-@pytest.fixture(scope="session")
-def metrics():
-    build = pathlib.Path(os.environ.get("SINKSCOPE_BUILD_DIR", ROOT / "build"))
-    path = build / "sinkscope-metrics"
-    if not path.exists():
-        pytest.fail(f"sinkscope-metrics not built in {build}; run scripts/test")
-    return path
 
 
 def sink_causal(n, s):
@@ -57,11 +48,11 @@ def test_paper_laplacian_golden_case(metrics, tmp_path):
     out = run(metrics, "--mode", "paper", "--thresholds", ",".join(taus), "--options",
               '{"paper_float16": false}', path)
     assert out.returncode == 0, out.stderr
-    result = json.loads(out.stdout)
+    result = json.loads(out.stdout)["files"][0]
     assert result["mode"] == "paper" and result["paper_variant"] == "laplacian"
     assert result["num_tokens"] == 12 and result["heads"] == "mean"
     (entry,) = result["matrices"]
-    assert entry["head"] == -1 and entry["valid"]
+    assert entry["head"] == "mean" and entry["valid"]
     compared = 0
     for tau, got in zip(taus, entry["thresholds"]):
         assert got["threshold"] == float(tau)
@@ -83,9 +74,9 @@ def test_corrected_heads_and_mean_of_a_stack(metrics, tmp_path):
     np.save(path, np.stack([star, complete]))
     out = run(metrics, "--thresholds", "0.05", path)
     assert out.returncode == 0, out.stderr
-    result = json.loads(out.stdout)
+    result = json.loads(out.stdout)["files"][0]
     assert result["mode"] == "corrected" and result["heads"] == "heads+mean"
-    assert [m["head"] for m in result["matrices"]] == [0, 1, -1]
+    assert [m["head"] for m in result["matrices"]] == [0, 1, "mean"]
     s, c = result["matrices"][0]["thresholds"][0], result["matrices"][1]["thresholds"][0]
     assert math.isclose(s["fiedler_value"], 1.0, abs_tol=1e-12)
     assert s["star_proximity"] == 1.0 and s["star_edge_weight"] == 1.0

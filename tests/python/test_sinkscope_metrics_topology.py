@@ -7,24 +7,15 @@ compared with tests/fixtures/analyzers/golden_topology_spectral.json at the spec
 bar has a closed form (birth 1 - nb, death 1 - rest, as float32).
 """
 import json
-import os
 import pathlib
 import subprocess
 
 import numpy as np
-import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "tests" / "fixtures" / "analyzers" / "golden_topology_spectral.json"
 
 
-@pytest.fixture(scope="session")
-def metrics():
-    build = pathlib.Path(os.environ.get("SINKSCOPE_BUILD_DIR", ROOT / "build"))
-    path = build / "sinkscope-metrics"
-    if not path.exists():
-        pytest.fail(f"sinkscope-metrics not built in {build}; run scripts/test")
-    return path
 
 
 def golden():
