@@ -21,6 +21,12 @@ inline nlohmann::json LoadAnalyzerFixture(const std::string& name) {
   return nlohmann::json::parse(in);
 }
 
+/// spec/reference/golden_infogeo_value.json (copied to tests/fixtures/analyzers), parsed once.
+inline const nlohmann::json& GoldenInfogeoValue() {
+  static const nlohmann::json golden = LoadAnalyzerFixture("golden_infogeo_value.json");
+  return golden;
+}
+
 /// A nested JSON array of numbers as a float64 tensor of the same shape.
 inline at::Tensor TensorFromJson(const nlohmann::json& v) {
   std::vector<int64_t> shape;

@@ -21,8 +21,7 @@ using testing::ExpectVector;
 using testing::TensorFromJson;
 
 const json& Golden() {
-  static const json golden = testing::LoadAnalyzerFixture("golden_infogeo_value.json");
-  return golden;
+  return testing::GoldenInfogeoValue();
 }
 
 void CheckPaperCase(const char* name, const at::Tensor& attention) {

@@ -23,8 +23,7 @@ using testing::ExpectVector;
 using testing::TensorFromJson;
 
 const json& Golden() {
-  static const json golden = testing::LoadAnalyzerFixture("golden_infogeo_value.json");
-  return golden;
+  return testing::GoldenInfogeoValue();
 }
 
 /// A_ij = 1/(i + 1) for j ≤ i.

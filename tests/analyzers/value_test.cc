@@ -22,8 +22,7 @@ using testing::ExpectVector;
 using testing::TensorFromJson;
 
 const json& Golden() {
-  static const json golden = testing::LoadAnalyzerFixture("golden_infogeo_value.json");
-  return golden;
+  return testing::GoldenInfogeoValue();
 }
 
 TEST(PaperAttentionValueTest, MatchesGoldenCaseA) {
