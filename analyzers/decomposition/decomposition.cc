@@ -1,0 +1,221 @@
+#include "analyzers/decomposition/decomposition.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+#include "analyzers/common/positions.h"
+#include "core/torch_call.h"
+
+namespace sinkscope::analyzers::decomposition {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+/// [rows, d] as row-major float64 values on the CPU.
+struct Rows {
+  std::vector<double> v;
+  int64_t rows = 0;
+  int64_t d = 0;
+  const double* row(int64_t i) const { return v.data() + i * d; }
+};
+
+StatusOr<Rows> ReadRows(const at::Tensor& t, const char* what) {
+  if (!t.defined() || t.dim() != 2 || t.size(0) < 1 || t.size(1) < 1 ||
+      !at::isFloatingType(t.scalar_type())) {
+    return InvalidArgumentError("{} must be a non-empty floating [rows, d] tensor, got shape {}",
+                                what, t.defined() ? c10::str(t.sizes()) : std::string("(none)"));
+  }
+  return TorchCall(what, [&] {
+    at::Tensor c = t.to(at::kCPU, at::kDouble).contiguous();
+    Rows r;
+    r.rows = c.size(0);
+    r.d = c.size(1);
+    r.v.assign(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
+    return r;
+  });
+}
+
+double Dot(const double* a, const double* b, int64_t d) {
+  double s = 0;
+  for (int64_t k = 0; k < d; ++k) s += a[k] * b[k];
+  return s;
+}
+
+double Norm(const double* a, int64_t d) {
+  return std::sqrt(Dot(a, a, d));
+}
+
+double Cosine(const double* a, const double* b, int64_t d) {
+  const double na = Norm(a, d), nb = Norm(b, d);
+  return na > 0 && nb > 0 ? Dot(a, b, d) / (na * nb) : kNaN;
+}
+
+}  // namespace
+
+StatusOr<VectorSpread> ComputeVectorSpread(const at::Tensor& vectors) {
+  ASSIGN_OR_RETURN(Rows x, ReadRows(vectors, "vectors"));
+  VectorSpread s;
+  s.num_samples = x.rows;
+  s.dim = x.d;
+  s.health = CountNonFinite(x.v);
+  s.valid = s.health.valid();
+  if (!s.valid) {
+    s.mean_norm = s.norm_of_mean = s.spread = s.max_abs_of_mean = kNaN;
+    return s;
+  }
+  std::vector<double> mean(static_cast<size_t>(x.d), 0.0);
+  for (int64_t i = 0; i < x.rows; ++i) {
+    s.mean_norm += Norm(x.row(i), x.d) / static_cast<double>(x.rows);
+    for (int64_t k = 0; k < x.d; ++k) mean[k] += x.row(i)[k] / static_cast<double>(x.rows);
+  }
+  s.norm_of_mean = Norm(mean.data(), x.d);
+  double dispersion = 0;
+  std::vector<double> diff(static_cast<size_t>(x.d));
+  for (int64_t i = 0; i < x.rows; ++i) {
+    for (int64_t k = 0; k < x.d; ++k) diff[k] = x.row(i)[k] - mean[k];
+    dispersion += Norm(diff.data(), x.d) / static_cast<double>(x.rows);
+  }
+  s.spread = s.norm_of_mean > 0 ? dispersion / s.norm_of_mean : kNaN;
+  std::vector<int64_t> order(static_cast<size_t>(x.d));
+  std::iota(order.begin(), order.end(), int64_t{0});
+  const size_t top = std::min<size_t>(3, order.size());
+  std::partial_sort(order.begin(), order.begin() + static_cast<int64_t>(top), order.end(),
+                    [&](int64_t a, int64_t b) {
+                      const double fa = std::fabs(mean[a]), fb = std::fabs(mean[b]);
+                      return fa != fb ? fa > fb : a < b;
+                    });
+  for (size_t i = 0; i < top; ++i) {
+    s.top_dims.push_back(order[i]);
+    s.top_values.push_back(mean[order[i]]);
+  }
+  s.max_abs_of_mean = top > 0 ? std::fabs(mean[order[0]]) : 0.0;
+  return s;
+}
+
+StatusOr<OutputDecomposition> DecomposeOutput(const at::Tensor& residual,
+                                              const at::Tensor& attention, const at::Tensor& mlp,
+                                              const at::Tensor& output,
+                                              const std::vector<int64_t>& tokens) {
+  ASSIGN_OR_RETURN(Rows r, ReadRows(residual, "residual (hidden_in)"));
+  ASSIGN_OR_RETURN(Rows a, ReadRows(attention, "attention output (attn_out)"));
+  ASSIGN_OR_RETURN(Rows m, ReadRows(mlp, "MLP output (mlp_out)"));
+  ASSIGN_OR_RETURN(Rows y, ReadRows(output, "layer output (hidden_out)"));
+  for (const Rows* p : {&a, &m, &y}) {
+    if (p->rows != r.rows || p->d != r.d) {
+      return InvalidArgumentError(
+          "the four parts must have one shape: residual is [{}, {}], got "
+          "[{}, {}]",
+          r.rows, r.d, p->rows, p->d);
+    }
+  }
+  std::vector<int64_t> selected = tokens;
+  if (selected.empty()) {
+    selected.resize(static_cast<size_t>(r.rows));
+    std::iota(selected.begin(), selected.end(), int64_t{0});
+  }
+  for (int64_t t : selected) {
+    if (t < 0 || t >= r.rows) {
+      return InvalidArgumentError("token {} is outside [0, {})", t, r.rows);
+    }
+  }
+  OutputDecomposition out;
+  for (const Rows* p : {&r, &a, &m, &y}) {
+    const InputHealth h = CountNonFinite(p->v);
+    out.health.num_nan += h.num_nan;
+    out.health.num_posinf += h.num_posinf;
+    out.health.num_neginf += h.num_neginf;
+  }
+  out.valid = out.health.valid();
+  std::vector<double> sum(static_cast<size_t>(r.d));
+  for (int64_t t : selected) {
+    TokenDecomposition d;
+    d.token = t;
+    if (!out.valid) {
+      d.output_norm = d.residual_norm = d.attention_norm = d.mlp_norm = kNaN;
+      d.residual_cosine = d.attention_cosine = d.mlp_cosine = d.sum_relative_error = kNaN;
+      out.tokens.push_back(d);
+      continue;
+    }
+    d.output_norm = Norm(y.row(t), r.d);
+    d.residual_norm = Norm(r.row(t), r.d);
+    d.attention_norm = Norm(a.row(t), r.d);
+    d.mlp_norm = Norm(m.row(t), r.d);
+    d.residual_cosine = Cosine(r.row(t), y.row(t), r.d);
+    d.attention_cosine = Cosine(a.row(t), y.row(t), r.d);
+    d.mlp_cosine = Cosine(m.row(t), y.row(t), r.d);
+    for (int64_t k = 0; k < r.d; ++k) {
+      sum[k] = y.row(t)[k] - (r.row(t)[k] + a.row(t)[k] + m.row(t)[k]);
+    }
+    d.sum_relative_error = d.output_norm > 0 ? Norm(sum.data(), r.d) / d.output_norm : kNaN;
+    out.tokens.push_back(d);
+  }
+  return out;
+}
+
+StatusOr<MlpSubspace> ComputeMlpSubspace(const at::Tensor& outputs, const at::Tensor& others,
+                                         const SubspaceOptions& options) {
+  if (options.rank < 1) return InvalidArgumentError("rank must be ≥ 1, got {}", options.rank);
+  ASSIGN_OR_RETURN(Rows x, ReadRows(outputs, "MLP outputs"));
+  Rows o;
+  if (others.defined()) {
+    ASSIGN_OR_RETURN(o, ReadRows(others, "other vectors"));
+    if (o.d != x.d) {
+      return InvalidArgumentError("other vectors have width {}, the MLP outputs {}", o.d, x.d);
+    }
+  }
+  MlpSubspace s;
+  s.health = CountNonFinite(x.v);
+  const InputHealth oh = CountNonFinite(o.v);
+  s.health.num_nan += oh.num_nan;
+  s.health.num_posinf += oh.num_posinf;
+  s.health.num_neginf += oh.num_neginf;
+  s.valid = s.health.valid();
+  s.rank = std::min<int64_t>(options.rank, std::min(x.rows, x.d));
+  if (!s.valid) {
+    s.top_rank_share = s.mean_other_projection_share = kNaN;
+    return s;
+  }
+  ASSIGN_OR_RETURN(auto svd, TorchCall("MLP subspace: SVD", [&] {
+                     at::Tensor m = at::from_blob(x.v.data(), {x.rows, x.d}, at::kDouble);
+                     if (options.center) m = m - m.mean(0, /*keepdim=*/true);
+                     auto [u, sigma, vt] = at::linalg_svd(m, /*full_matrices=*/false);
+                     return std::make_pair(sigma.contiguous(),
+                                           vt.narrow(0, 0, s.rank).contiguous());
+                   }));
+  const at::Tensor& sigma = svd.first;
+  s.directions = svd.second;
+  s.singular_values.assign(sigma.data_ptr<double>(), sigma.data_ptr<double>() + sigma.numel());
+  double total = 0;
+  for (double v : s.singular_values) total += v * v;
+  double top = 0;
+  for (size_t i = 0; i < s.singular_values.size(); ++i) {
+    const double share = total > 0 ? s.singular_values[i] * s.singular_values[i] / total : kNaN;
+    s.explained_variance.push_back(share);
+    if (static_cast<int64_t>(i) < s.rank) top += share;
+  }
+  s.top_rank_share = top;
+  const double* dirs = s.directions.data_ptr<double>();
+  double share_sum = 0;
+  int64_t share_count = 0;
+  for (int64_t i = 0; i < o.rows; ++i) {
+    double projected = 0;
+    for (int64_t c = 0; c < s.rank; ++c) {
+      const double p = Dot(o.row(i), dirs + c * x.d, x.d);
+      projected += p * p;
+    }
+    const double norm = Norm(o.row(i), x.d);
+    const double share = norm > 0 ? std::sqrt(projected) / norm : kNaN;
+    s.other_projection_shares.push_back(share);
+    if (!std::isnan(share)) {
+      share_sum += share;
+      ++share_count;
+    }
+  }
+  s.mean_other_projection_share =
+      share_count > 0 ? share_sum / static_cast<double>(share_count) : kNaN;
+  return s;
+}
+
+}  // namespace sinkscope::analyzers::decomposition
