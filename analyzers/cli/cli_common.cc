@@ -82,6 +82,35 @@ nlohmann::json JsonNumber(double value) {
   return value;
 }
 
+nlohmann::json JsonNumbers(const std::vector<double>& values) {
+  nlohmann::json out = nlohmann::json::array();
+  for (double v : values) out.push_back(JsonNumber(v));
+  return out;
+}
+
+StatusOr<at::Tensor> ReadLayerStack(const std::vector<std::string>& files,
+                                    const std::string& format_name) {
+  std::vector<at::Tensor> layers;
+  for (const std::string& file : files) {
+    ASSIGN_OR_RETURN(at::Tensor a, ReadAttentionFile(file, format_name));
+    if (a.dim() == 2) a = a.unsqueeze(0);
+    if (!layers.empty() && a.sizes() != layers[0].sizes()) {
+      return InvalidArgumentError("{}: shape {} differs from the first layer's {}", file,
+                                  c10::str(a.sizes()), c10::str(layers[0].sizes()));
+    }
+    layers.push_back(a);
+  }
+  if (layers.empty()) return InvalidArgumentError("no attention files given");
+  return at::stack(layers);
+}
+
+StatusOr<at::Tensor> ReadVectorsFile(const std::string& file, const std::string& format_name) {
+  ASSIGN_OR_RETURN(analyzers::io::MatrixFormat format, ResolveFormat(file, format_name));
+  ASSIGN_OR_RETURN(analyzers::io::Matrix m, analyzers::io::ReadMatrixFile(file, format));
+  at::Tensor t = at::from_blob(m.values.data(), {m.depth, m.rows, m.cols}, at::kFloat).clone();
+  return m.depth == 1 ? t.squeeze(0) : t;
+}
+
 void PrintJson(const nlohmann::json& value) {
   std::string text = value.dump();
   std::fputs(text.c_str(), stdout);

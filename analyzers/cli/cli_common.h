@@ -53,6 +53,17 @@ nlohmann::json HealthJson(const analyzers::InputHealth& health);
 /// A double as JSON: finite → number, NaN → null, ±∞ → "inf" / "-inf".
 nlohmann::json JsonNumber(double value);
 
+/// Doubles as a JSON array of JsonNumber values.
+nlohmann::json JsonNumbers(const std::vector<double>& values);
+
+/// The attention files of one sentence, one per layer in order, each [H, n, n] (or [n, n]),
+/// stacked to [L, H, n, n]; InvalidArgument when their shapes differ.
+StatusOr<at::Tensor> ReadLayerStack(const std::vector<std::string>& files,
+                                    const std::string& format_name);
+
+/// Vectors from a file as a float32 tensor: [rows, d], or [depth, rows, d] for a 3-D .npy.
+StatusOr<at::Tensor> ReadVectorsFile(const std::string& file, const std::string& format_name);
+
 /// Prints `value` on one line to stdout.
 void PrintJson(const nlohmann::json& value);
 

@@ -18,4 +18,13 @@ void AddRmtCommand(CLI::App& app);
 /// `spectral`: Laplacian spectra and star statistics of attention graphs (CORRECTED or PAPER).
 void AddSpectralCommand(CLI::App& app);
 
+/// `sink` (attention-sink metrics of one sentence) and `massive` (massive activations).
+void AddSinkCommands(CLI::App& app);
+
+/// `kl`: inter-head KL, sink removal and the attention-logit Fisher trace.
+void AddKlCommand(CLI::App& app);
+
+/// `value` (attention–value geometry) and `reference-point`.
+void AddValueCommands(CLI::App& app);
+
 }  // namespace sinkscope::cli

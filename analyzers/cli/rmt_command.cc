@@ -40,12 +40,6 @@ struct RmtArgs {
   std::string format;
 };
 
-json Numbers(const std::vector<double>& values) {
-  json out = json::array();
-  for (double v : values) out.push_back(JsonNumber(v));
-  return out;
-}
-
 void AddHealth(const InputHealth& h, bool valid, json& out) {
   out["valid"] = valid;
   out["health"] = HealthJson(h);
@@ -55,7 +49,7 @@ json CorrectedMatrixJson(const rmt::RmtMatrixResult& r) {
   json m;
   m["head"] = HeadJson(r.head);
   AddHealth(r.health, r.valid, m);
-  m["singular_values"] = Numbers(r.singular_values);
+  m["singular_values"] = JsonNumbers(r.singular_values);
   m["spectral_gap_ratio"] = JsonNumber(r.spectral_gap_ratio);
   m["singular_gap_difference"] = JsonNumber(r.singular_gap_difference);
   m["participation_ratio"] = JsonNumber(r.participation_ratio);
@@ -81,7 +75,7 @@ json CorrectedMatrixJson(const rmt::RmtMatrixResult& r) {
   mp["w1"] = JsonNumber(r.mp.w1);
   mp["num_above_upper_edge"] = r.mp.num_above_upper_edge;
   mp["bins"] = r.mp.bins;
-  mp["eigenvalues"] = Numbers(r.mp_eigenvalues);
+  mp["eigenvalues"] = JsonNumbers(r.mp_eigenvalues);
   m["marchenko_pastur"] = std::move(mp);
   return m;
 }
@@ -96,7 +90,7 @@ json PaperMatrixJson(const rmt::PaperRmtMatrixResult& r) {
   m["paper_participation_ratio"] = JsonNumber(r.paper_participation_ratio);
   m["paper_stable_rank"] = JsonNumber(r.paper_stable_rank);
   m["paper_marchenko_pastur_kl"] = JsonNumber(r.paper_marchenko_pastur_kl);
-  m["paper_top_eigenvalue_magnitudes"] = Numbers(r.paper_top_eigenvalue_magnitudes);
+  m["paper_top_eigenvalue_magnitudes"] = JsonNumbers(r.paper_top_eigenvalue_magnitudes);
   return m;
 }
 
