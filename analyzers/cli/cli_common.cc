@@ -3,11 +3,43 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <optional>
 #include <sstream>
+#include <utility>
+
+#include "core/torch_call.h"
+#include "models/formats/checkpoint.h"
 
 namespace sinkscope::cli {
 
 using analyzers::io::MatrixFormat;
+
+namespace {
+
+/// "run.safetensors:sentences.0.layers.5.attention" → {file, tensor name}; anything else → {}.
+std::optional<std::pair<std::string, std::string>> SplitSafetensorsSpec(const std::string& spec) {
+  const std::string marker = ".safetensors:";
+  const size_t at = spec.rfind(marker);
+  if (at == std::string::npos) return std::nullopt;
+  return std::make_pair(spec.substr(0, at + marker.size() - 1), spec.substr(at + marker.size()));
+}
+
+/// One tensor of a safetensors file (a sinkscope-run capture), as float32 on the CPU.
+StatusOr<at::Tensor> ReadSafetensorsTensor(const std::string& file, const std::string& name) {
+  ASSIGN_OR_RETURN(formats::TensorMap tensors, formats::ReadSafetensors(file));
+  auto it = tensors.find(name);
+  if (it == tensors.end()) {
+    std::string example = tensors.empty() ? "(none)" : tensors.begin()->first;
+    return NotFoundError("{}: no tensor '{}' (it holds {} tensors, e.g. '{}')", file, name,
+                         tensors.size(), example);
+  }
+  if (!at::isFloatingType(it->second.scalar_type())) {
+    return InvalidArgumentError("{}: tensor '{}' is not floating point", file, name);
+  }
+  return it->second.to(at::kFloat).contiguous().clone();
+}
+
+}  // namespace
 
 StatusOr<MatrixFormat> ResolveFormat(const std::string& file, const std::string& format_name) {
   if (!format_name.empty()) return analyzers::io::ParseMatrixFormat(format_name);
@@ -24,6 +56,14 @@ StatusOr<MatrixFormat> ResolveFormat(const std::string& file, const std::string&
 }
 
 StatusOr<at::Tensor> ReadAttentionFile(const std::string& file, const std::string& format_name) {
+  if (auto spec = SplitSafetensorsSpec(file)) {
+    ASSIGN_OR_RETURN(at::Tensor t, ReadSafetensorsTensor(spec->first, spec->second));
+    if (t.dim() < 2 || t.dim() > 3 || t.size(-1) != t.size(-2)) {
+      return InvalidArgumentError("{}: attention must be [n, n] or [H, n, n], got shape {}", file,
+                                  c10::str(t.sizes()));
+    }
+    return t;
+  }
   ASSIGN_OR_RETURN(MatrixFormat format, ResolveFormat(file, format_name));
   ASSIGN_OR_RETURN(analyzers::io::Matrix m, analyzers::io::ReadMatrixFile(file, format));
   if (m.rows != m.cols) {
@@ -90,6 +130,26 @@ nlohmann::json JsonNumbers(const std::vector<double>& values) {
 
 StatusOr<at::Tensor> ReadLayerStack(const std::vector<std::string>& files,
                                     const std::string& format_name) {
+  // "run.safetensors:sentences.3" (a prefix, not a tensor): every "<prefix>.layers.<l>.attention"
+  // of a sinkscope-run capture, in layer order.
+  if (files.size() == 1) {
+    if (auto spec = SplitSafetensorsSpec(files[0])) {
+      ASSIGN_OR_RETURN(formats::TensorMap tensors, formats::ReadSafetensors(spec->first));
+      if (tensors.find(spec->second) == tensors.end()) {
+        std::vector<at::Tensor> layers;
+        for (int64_t l = 0;; ++l) {
+          auto it = tensors.find(fmt::format("{}.layers.{}.attention", spec->second, l));
+          if (it == tensors.end()) break;
+          layers.push_back(it->second.to(at::kFloat).contiguous());
+        }
+        if (layers.empty()) {
+          return NotFoundError("{}: neither a tensor '{}' nor '{}.layers.0.attention'", spec->first,
+                               spec->second, spec->second);
+        }
+        return TorchCall("stacking layers", [&] { return at::stack(layers); });
+      }
+    }
+  }
   std::vector<at::Tensor> layers;
   for (const std::string& file : files) {
     ASSIGN_OR_RETURN(at::Tensor a, ReadAttentionFile(file, format_name));
@@ -105,6 +165,8 @@ StatusOr<at::Tensor> ReadLayerStack(const std::vector<std::string>& files,
 }
 
 StatusOr<at::Tensor> ReadVectorsFile(const std::string& file, const std::string& format_name) {
+  if (auto spec = SplitSafetensorsSpec(file))
+    return ReadSafetensorsTensor(spec->first, spec->second);
   ASSIGN_OR_RETURN(analyzers::io::MatrixFormat format, ResolveFormat(file, format_name));
   ASSIGN_OR_RETURN(analyzers::io::Matrix m, analyzers::io::ReadMatrixFile(file, format));
   at::Tensor t = at::from_blob(m.values.data(), {m.depth, m.rows, m.cols}, at::kFloat).clone();

@@ -20,7 +20,9 @@ namespace sinkscope::cli {
 StatusOr<analyzers::io::MatrixFormat> ResolveFormat(const std::string& file,
                                                     const std::string& format_name);
 
-/// One attention file as a float32 tensor: [n, n], or [H, n, n] for a 3-D .npy stack.
+/// One attention file as a float32 tensor: [n, n], or [H, n, n] for a 3-D .npy stack. A
+/// "FILE.safetensors:NAME" argument reads tensor NAME of a safetensors file (a sinkscope-run
+/// capture, e.g. "run.safetensors:sentences.0.layers.5.attention").
 StatusOr<at::Tensor> ReadAttentionFile(const std::string& file, const std::string& format_name);
 
 /// Options as JSON: the text itself, or "@path" to read it from a file. An empty string is {}.
@@ -57,11 +59,13 @@ nlohmann::json JsonNumber(double value);
 nlohmann::json JsonNumbers(const std::vector<double>& values);
 
 /// The attention files of one sentence, one per layer in order, each [H, n, n] (or [n, n]),
-/// stacked to [L, H, n, n]; InvalidArgument when their shapes differ.
+/// stacked to [L, H, n, n]; InvalidArgument when their shapes differ. A single
+/// "FILE.safetensors:PREFIX" takes every "PREFIX.layers.<l>.attention" of a capture.
 StatusOr<at::Tensor> ReadLayerStack(const std::vector<std::string>& files,
                                     const std::string& format_name);
 
-/// Vectors from a file as a float32 tensor: [rows, d], or [depth, rows, d] for a 3-D .npy.
+/// Vectors from a file as a float32 tensor: [rows, d], or [depth, rows, d] for a 3-D .npy (or
+/// "FILE.safetensors:NAME", e.g. a capture's hidden_in).
 StatusOr<at::Tensor> ReadVectorsFile(const std::string& file, const std::string& format_name);
 
 /// Prints `value` on one line to stdout.

@@ -101,3 +101,22 @@ def test_errors_name_the_file_and_what_to_fix(metrics, tmp_path):
     out = subprocess.run([str(metrics), "value", str(a), str(x), str(x)], capture_output=True,
                          text=True)
     assert out.returncode == 1 and "n = 4" in out.stderr
+
+
+def test_safetensors_captures_are_inputs(metrics, tmp_path):
+    # A sinkscope-run-like capture: "<prefix>.layers.<l>.attention" for every layer.
+    from safetensors.numpy import save_file
+    c = GOLDEN["caseC_explorer"]
+    attention = causal_softmax(np.array(c["logits"])).astype(np.float32)
+    capture = tmp_path / "run.safetensors"
+    save_file({f"sentences.0.layers.{l}.attention": attention[l]
+               for l in range(attention.shape[0])}, str(capture))
+    files = [save(tmp_path / f"layer{l}.npy", attention[l]) for l in range(attention.shape[0])]
+    from_capture = run(metrics, ["sink", "--mode", "paper", f"{capture}:sentences.0"])["result"]
+    from_npy = run(metrics, ["sink", "--mode", "paper", *files])["result"]
+    assert from_capture == from_npy
+    one = run(metrics, ["kl", f"{capture}:sentences.0.layers.2.attention"])["files"][0]
+    assert one["num_heads"] == attention.shape[1]
+    out = subprocess.run([str(metrics), "kl", f"{capture}:sentences.0.layers.9.attention"],
+                         capture_output=True, text=True)
+    assert out.returncode == 1 and "no tensor 'sentences.0.layers.9.attention'" in out.stderr
