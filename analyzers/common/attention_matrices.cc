@@ -78,6 +78,23 @@ StatusOr<MatrixBatch> SelectMatrices(const at::Tensor& attention, HeadSelection 
   });
 }
 
+int64_t NumSelectedMatrices(int64_t num_heads, HeadSelection selection) {
+  switch (selection) {
+    case HeadSelection::kHeadMean:
+      return 1;
+    case HeadSelection::kPerHead:
+      return num_heads;
+    case HeadSelection::kPerHeadAndMean:
+      return num_heads + 1;
+  }
+  return num_heads + 1;
+}
+
+std::vector<double> ToCpuDoubles(const at::Tensor& t) {
+  at::Tensor c = t.to(at::kCPU, at::kDouble).contiguous();
+  return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
+}
+
 std::vector<InputHealth> CheckFinite(const at::Tensor& matrices) {
   const int64_t k = matrices.size(0);
   at::Tensor flat = matrices.reshape({k, -1});

@@ -66,6 +66,12 @@ Status ValidateAttention(const at::Tensor& attention, std::string_view what = "a
 StatusOr<MatrixBatch> SelectMatrices(const at::Tensor& attention, HeadSelection selection,
                                      at::ScalarType dtype);
 
+/// How many matrices `selection` picks from `num_heads` heads (the head mean counts as one).
+int64_t NumSelectedMatrices(int64_t num_heads, HeadSelection selection);
+
+/// Every value of `t` as float64 on the CPU, row-major (contiguous order of its shape).
+std::vector<double> ToCpuDoubles(const at::Tensor& t);
+
 /// NaN/+∞/−∞ counts of each matrix of a [K, n, n] batch (K entries).
 std::vector<InputHealth> CheckFinite(const at::Tensor& matrices);
 

@@ -28,11 +28,10 @@ StatusOr<Rows> ReadRows(const at::Tensor& t, const char* what) {
                                 what, t.defined() ? c10::str(t.sizes()) : std::string("(none)"));
   }
   return TorchCall(what, [&] {
-    at::Tensor c = t.to(at::kCPU, at::kDouble).contiguous();
     Rows r;
-    r.rows = c.size(0);
-    r.d = c.size(1);
-    r.v.assign(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
+    r.rows = t.size(0);
+    r.d = t.size(1);
+    r.v = ToCpuDoubles(t);
     return r;
   });
 }

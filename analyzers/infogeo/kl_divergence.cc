@@ -25,14 +25,11 @@ struct Heads {
 
 StatusOr<Heads> ReadHeads(const at::Tensor& attention, InputHealth* health) {
   RETURN_IF_ERROR(ValidateAttention(attention));
-  ASSIGN_OR_RETURN(at::Tensor t, TorchCall("infogeo: reading attention", [&] {
-                     at::Tensor a = attention.dim() == 2 ? attention.unsqueeze(0) : attention;
-                     return a.to(at::kCPU, at::kDouble).contiguous();
-                   }));
   Heads heads;
-  heads.h = t.size(0);
-  heads.n = t.size(1);
-  heads.p.assign(t.data_ptr<double>(), t.data_ptr<double>() + t.numel());
+  heads.h = attention.dim() == 3 ? attention.size(0) : 1;
+  heads.n = attention.size(-1);
+  ASSIGN_OR_RETURN(
+      heads.p, TorchCall("infogeo: reading attention", [&] { return ToCpuDoubles(attention); }));
   *health = CountNonFinite(heads.p);
   return heads;
 }

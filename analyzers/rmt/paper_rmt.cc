@@ -138,9 +138,7 @@ StatusOr<PaperRmtResult> ComputePaperRmt(const at::Tensor& attention,
   if (n > options.max_n) {
     return ResourceExhaustedError("paper rmt: n = {} exceeds max_n = {}", n, options.max_n);
   }
-  const int64_t k = options.heads == HeadSelection::kHeadMean  ? 1
-                    : options.heads == HeadSelection::kPerHead ? num_heads
-                                                               : num_heads + 1;
+  const int64_t k = NumSelectedMatrices(num_heads, options.heads);
   if (k > options.max_elements / (n * n)) {
     return ResourceExhaustedError("paper rmt: {} matrices of {}x{} exceed max_elements = {}", k, n,
                                   n, options.max_elements);

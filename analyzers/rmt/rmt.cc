@@ -164,9 +164,7 @@ StatusOr<RmtResult> ComputeRmt(const at::Tensor& attention, const RmtOptions& op
   if (n > options.max_n) {
     return ResourceExhaustedError("rmt: n = {} exceeds max_n = {}", n, options.max_n);
   }
-  const int64_t k = options.heads == HeadSelection::kHeadMean  ? 1
-                    : options.heads == HeadSelection::kPerHead ? num_heads
-                                                               : num_heads + 1;
+  const int64_t k = NumSelectedMatrices(num_heads, options.heads);
   if (k > options.max_elements / (n * n)) {
     return ResourceExhaustedError("rmt: {} matrices of {}x{} exceed max_elements = {}", k, n, n,
                                   options.max_elements);

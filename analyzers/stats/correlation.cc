@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <vector>
 
 #include "analyzers/stats/descriptive.h"
@@ -25,6 +26,17 @@ int64_t CountNaN(std::span<const double> x, std::span<const double> y) {
   int64_t count = 0;
   for (size_t i = 0; i < x.size(); ++i) count += std::isnan(x[i]) || std::isnan(y[i]);
   return count;
+}
+
+/// The result for samples holding NaN (scipy's `propagate`: r and p NaN), or nullopt.
+std::optional<Correlation> NaNCorrelation(std::span<const double> x, std::span<const double> y) {
+  const int64_t nan = CountNaN(x, y);
+  if (nan == 0) return std::nullopt;
+  Correlation c;
+  c.n = static_cast<int64_t>(x.size());
+  c.num_nan = nan;
+  c.r = c.p_value = kNaN;
+  return c;
 }
 
 /// r of two samples known to be finite: the normalized inner product of the centred samples
@@ -56,14 +68,7 @@ Correlation PearsonR(std::span<const double> x, std::span<const double> y) {
 
 StatusOr<Correlation> Pearson(std::span<const double> x, std::span<const double> y) {
   RETURN_IF_ERROR(CheckPairs(x, y));
-  const int64_t nan = CountNaN(x, y);
-  if (nan > 0) {
-    Correlation c;
-    c.n = static_cast<int64_t>(x.size());
-    c.num_nan = nan;
-    c.r = c.p_value = kNaN;
-    return c;
-  }
+  if (auto nan = NaNCorrelation(x, y)) return *nan;
   Correlation c = PearsonR(x, y);
   if (c.constant_input) return c;
   if (c.n == 2) {
@@ -78,14 +83,7 @@ StatusOr<Correlation> Pearson(std::span<const double> x, std::span<const double>
 
 StatusOr<Correlation> Spearman(std::span<const double> x, std::span<const double> y) {
   RETURN_IF_ERROR(CheckPairs(x, y));
-  const int64_t nan = CountNaN(x, y);
-  if (nan > 0) {
-    Correlation c;
-    c.n = static_cast<int64_t>(x.size());
-    c.num_nan = nan;
-    c.r = c.p_value = kNaN;
-    return c;
-  }
+  if (auto nan = NaNCorrelation(x, y)) return *nan;
   const std::vector<double> rx = AverageRanks(x);
   const std::vector<double> ry = AverageRanks(y);
   Correlation c = PearsonR(rx, ry);

@@ -43,11 +43,7 @@ struct DenseMatrix {
 };
 
 DenseMatrix ToDense(const at::Tensor& matrix) {
-  at::Tensor m = matrix.to(at::kCPU, at::kDouble).contiguous();
-  DenseMatrix d;
-  d.n = m.size(0);
-  d.a.assign(m.data_ptr<double>(), m.data_ptr<double>() + d.n * d.n);
-  return d;
+  return DenseMatrix{matrix.size(0), ToCpuDoubles(matrix)};
 }
 
 /// Mean row max and mean row entropy (bits) over rows with positive mass.
@@ -76,15 +72,45 @@ double Persistence(const PersistenceInterval& bar) {
   return static_cast<double>(bar.death) - static_cast<double>(bar.birth);
 }
 
+/// 1 − W (or −log(W + ε)) with W the symmetrized weights; zero diagonal.
+std::vector<Value> DenseDistances(const DenseMatrix& m, Symmetrization symmetrization,
+                                  DistanceTransform transform, double log_epsilon,
+                                  int64_t* num_clamped) {
+  const int64_t n = m.n;
+  std::vector<Value> d(static_cast<size_t>(n * n), 0.0f);
+  int64_t clamped = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t j = 0; j < i; ++j) {
+      const double w = symmetrization == Symmetrization::kMax ? std::max(m(i, j), m(j, i))
+                                                              : 0.5 * (m(i, j) + m(j, i));
+      // W ≤ 1 for attention; a weight a rounding error above 1 (or below 0 for neg-log) would
+      // give a negative distance, which is clamped to 0 and counted.
+      double dist = transform == DistanceTransform::kOneMinus
+                        ? 1.0 - w
+                        : -std::log(std::max(w, 0.0) + log_epsilon);
+      if (dist < 0) {
+        dist = 0;
+        ++clamped;
+      }
+      const auto value = static_cast<Value>(dist);
+      d[static_cast<size_t>(i * n + j)] = value;
+      d[static_cast<size_t>(j * n + i)] = value;
+    }
+  }
+  if (num_clamped != nullptr) *num_clamped = clamped;
+  return d;
+}
+
 StatusOr<TopologyVariant> AnalyzeVariant(const at::Tensor& matrix, int64_t removed_token,
                                          const TopologyMetricsOptions& options,
                                          PersistenceWorkspace* workspace) {
   TopologyVariant v;
   v.removed_token = removed_token;
   v.num_tokens = matrix.size(0);
-  RowStatistics(ToDense(matrix), v);
-  std::vector<Value> d = AttentionDistances(matrix, options.symmetrization, options.distance,
-                                            options.log_epsilon, &v.num_clamped_distances);
+  const DenseMatrix dense = ToDense(matrix);
+  RowStatistics(dense, v);
+  std::vector<Value> d = DenseDistances(dense, options.symmetrization, options.distance,
+                                        options.log_epsilon, &v.num_clamped_distances);
   PersistenceOptions ph;
   ph.max_dim = options.max_dim;
   ph.max_points = std::max<int64_t>(v.num_tokens, 1);
@@ -133,30 +159,7 @@ StatusOr<DistanceTransform> ParseDistanceTransform(std::string_view name) {
 std::vector<Value> AttentionDistances(const at::Tensor& matrix, Symmetrization symmetrization,
                                       DistanceTransform transform, double log_epsilon,
                                       int64_t* num_clamped) {
-  const DenseMatrix m = ToDense(matrix);
-  const int64_t n = m.n;
-  std::vector<Value> d(static_cast<size_t>(n * n), 0.0f);
-  int64_t clamped = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    for (int64_t j = 0; j < i; ++j) {
-      const double w = symmetrization == Symmetrization::kMax ? std::max(m(i, j), m(j, i))
-                                                              : 0.5 * (m(i, j) + m(j, i));
-      // W ≤ 1 for attention; a weight a rounding error above 1 (or below 0 for neg-log) would
-      // give a negative distance, which is clamped to 0 and counted.
-      double dist = transform == DistanceTransform::kOneMinus
-                        ? 1.0 - w
-                        : -std::log(std::max(w, 0.0) + log_epsilon);
-      if (dist < 0) {
-        dist = 0;
-        ++clamped;
-      }
-      const auto value = static_cast<Value>(dist);
-      d[static_cast<size_t>(i * n + j)] = value;
-      d[static_cast<size_t>(j * n + i)] = value;
-    }
-  }
-  if (num_clamped != nullptr) *num_clamped = clamped;
-  return d;
+  return DenseDistances(ToDense(matrix), symmetrization, transform, log_epsilon, num_clamped);
 }
 
 BarcodeSummary SummarizeBarcode(int dim, const std::vector<PersistenceInterval>& bars,
@@ -236,10 +239,7 @@ StatusOr<TopologyMetricsResult> ComputeTopologyMetrics(const at::Tensor& attenti
     at::Tensor matrix = batch.matrices[static_cast<int64_t>(k)].cpu().contiguous();
     if (options.sink_rule.has_value()) {
       entry.sink_index = SinkIndex(matrix, *options.sink_rule);
-      const DenseMatrix dense = ToDense(matrix);
-      double mass = 0;
-      for (int64_t i = 0; i < n; ++i) mass += dense(i, entry.sink_index);
-      entry.sink_mass = mass / static_cast<double>(n);
+      entry.sink_mass = matrix.select(1, entry.sink_index).mean().item<double>();
     } else {
       entry.sink_mass = kNaN;
     }

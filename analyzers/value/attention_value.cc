@@ -48,12 +48,11 @@ StatusOr<Inputs> Read(const at::Tensor& attention, const at::Tensor& x, const at
   }
   return TorchCall("attention-value: reading tensors", [&] {
     auto dense = [](const at::Tensor& t) {
-      at::Tensor c = t.to(at::kCPU, at::kDouble).contiguous();
       Dense d;
-      d.v.assign(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
-      d.rows = c.size(-2);
-      d.cols = c.size(-1);
-      d.depth = c.dim() == 3 ? c.size(0) : 1;
+      d.v = ToCpuDoubles(t);
+      d.rows = t.size(-2);
+      d.cols = t.size(-1);
+      d.depth = t.dim() == 3 ? t.size(0) : 1;
       return d;
     };
     Inputs in;

@@ -13,11 +13,6 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-std::vector<double> ToVector(const at::Tensor& t) {
-  at::Tensor c = t.to(at::kCPU, at::kDouble).contiguous();
-  return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
-}
-
 Status CheckOptions(const ReferencePointOptions& o) {
   if (!(o.tau >= 0 && o.tau <= 1) || !(o.fallback_share > 0 && o.fallback_share <= 1) ||
       !(o.cap_share > 0 && o.cap_share <= 1)) {
@@ -102,8 +97,8 @@ StatusOr<PaperReferencePointResult> ComputePaperReferencePoint(
   PaperReferencePointResult r;
   ASSIGN_OR_RETURN(auto tensors, TorchCall("reference point: reading tensors", [&] {
                      at::Tensor heads = attention.dim() == 2 ? attention.unsqueeze(0) : attention;
-                     return std::make_pair(ToVector(heads.to(at::kDouble).mean(0)),
-                                           ToVector(hidden));
+                     return std::make_pair(ToCpuDoubles(heads.to(at::kDouble).mean(0)),
+                                           ToCpuDoubles(hidden));
                    }));
   auto& [mean, v] = tensors;
   r.attention_health = CountNonFinite(mean);
@@ -179,7 +174,7 @@ StatusOr<ReferencePointResult> ComputeReferencePoint(const at::Tensor& attention
   ReferencePointResult r;
   ASSIGN_OR_RETURN(auto tensors, TorchCall("reference point: reading tensors", [&] {
                      at::Tensor h = attention.dim() == 2 ? attention.unsqueeze(0) : attention;
-                     return std::make_pair(ToVector(h), ToVector(vectors));
+                     return std::make_pair(ToCpuDoubles(h), ToCpuDoubles(vectors));
                    }));
   auto& [a, v] = tensors;
   r.attention_health = CountNonFinite(a);

@@ -18,14 +18,11 @@ using nlohmann::json;
 using testing::CausalSoftmax;
 using testing::ExpectRel;
 using testing::ExpectVector;
+using testing::GoldenInfogeoValue;
 using testing::TensorFromJson;
 
-const json& Golden() {
-  return testing::GoldenInfogeoValue();
-}
-
 void CheckPaperCase(const char* name, const at::Tensor& attention) {
-  const json& c = Golden()[name];
+  const json& c = GoldenInfogeoValue()[name];
   auto r = ComputePaperKlSinks(attention);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   ExpectVector(r->paper_kl_to_avg, c["KL_baseline"]["kl_to_avg"], std::string(name) + " KL_h");
@@ -47,14 +44,15 @@ void CheckPaperCase(const char* name, const at::Tensor& attention) {
 }
 
 TEST(PaperKlTest, MatchesGoldenCaseA) {
-  CheckPaperCase("caseA", TensorFromJson(Golden()["caseA"]["attention"]));
+  CheckPaperCase("caseA", TensorFromJson(GoldenInfogeoValue()["caseA"]["attention"]));
 }
 
 TEST(PaperKlTest, MatchesGoldenCaseBWithTwentyRowSubsample) {
-  at::Tensor a = CausalSoftmax(TensorFromJson(Golden()["caseB"]["logits"]));
+  at::Tensor a = CausalSoftmax(TensorFromJson(GoldenInfogeoValue()["caseB"]["logits"]));
   CheckPaperCase("caseB", a);
   auto r = ComputePaperKlSinks(a);
-  EXPECT_EQ(r->paper_rows, Golden()["caseB"]["kl_rows_used"].get<std::vector<int64_t>>());
+  EXPECT_EQ(r->paper_rows,
+            GoldenInfogeoValue()["caseB"]["kl_rows_used"].get<std::vector<int64_t>>());
   // Without optimize_calcs every row and head counts: the baseline differs, max/min are real.
   PaperKlOptions all;
   all.optimize_calcs = false;
@@ -66,7 +64,7 @@ TEST(PaperKlTest, MatchesGoldenCaseBWithTwentyRowSubsample) {
 
 TEST(KlTest, GeneralizedJensenShannonIdentity) {
   // mean_h KL(P^h_i ‖ P̄_i) = H(P̄_i) − mean_h H(P^h_i), averaged over rows i ≥ 1 (causal).
-  at::Tensor a = TensorFromJson(Golden()["caseA"]["attention"]);
+  at::Tensor a = TensorFromJson(GoldenInfogeoValue()["caseA"]["attention"]);
   auto r = ComputeKlSinks(a);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_TRUE(r->causal);
@@ -83,7 +81,7 @@ TEST(KlTest, GeneralizedJensenShannonIdentity) {
 TEST(KlTest, SinkRemovalLossIsMinusLogOneMinusMass) {
   // One head so the head mean is the head itself: every KL to the mean is 0, and the loss is
   // −ln(1 − m) averaged over rows i ≥ 1.
-  at::Tensor a = TensorFromJson(Golden()["caseA"]["attention"]).narrow(0, 0, 1);
+  at::Tensor a = TensorFromJson(GoldenInfogeoValue()["caseA"]["attention"]).narrow(0, 0, 1);
   KlOptions first;
   first.sink_rule = SinkSetRule::kFirstToken;
   auto r = ComputeKlSinks(a, first);

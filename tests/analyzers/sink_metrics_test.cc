@@ -20,11 +20,8 @@ using nlohmann::json;
 using testing::CausalSoftmax;
 using testing::ExpectRel;
 using testing::ExpectVector;
+using testing::GoldenInfogeoValue;
 using testing::TensorFromJson;
-
-const json& Golden() {
-  return testing::GoldenInfogeoValue();
-}
 
 /// A_ij = 1/(i + 1) for j ≤ i.
 at::Tensor UniformCausal(int64_t n) {
@@ -36,7 +33,7 @@ at::Tensor UniformCausal(int64_t n) {
 }
 
 TEST(PaperSinkMetricsTest, ExplorerMatchesGoldenCaseC) {
-  const json& golden = Golden()["caseC_explorer"];
+  const json& golden = GoldenInfogeoValue()["caseC_explorer"];
   const at::Tensor logits = TensorFromJson(golden["logits"]);
   auto r = ComputePaperSinkMetrics(CausalSoftmax(logits));
   ASSERT_TRUE(r.ok()) << r.status().ToString();

@@ -19,14 +19,11 @@ using nlohmann::json;
 using testing::CausalSoftmax;
 using testing::ExpectRel;
 using testing::ExpectVector;
+using testing::GoldenInfogeoValue;
 using testing::TensorFromJson;
 
-const json& Golden() {
-  return testing::GoldenInfogeoValue();
-}
-
 TEST(PaperAttentionValueTest, MatchesGoldenCaseA) {
-  const json& c = Golden()["caseA"];
+  const json& c = GoldenInfogeoValue()["caseA"];
   const json& g = c["attention_value"];
   auto r = ComputePaperAttentionValue(TensorFromJson(c["attention"]), TensorFromJson(c["X_pre"]),
                                       TensorFromJson(c["Y_post"]));
@@ -45,7 +42,7 @@ TEST(PaperAttentionValueTest, MatchesGoldenCaseA) {
 }
 
 TEST(PaperAttentionValueTest, MatchesGoldenCaseBWithTheRescale) {
-  const json& c = Golden()["caseB"];
+  const json& c = GoldenInfogeoValue()["caseB"];
   const json& g = c["attention_value"];
   auto r = ComputePaperAttentionValue(CausalSoftmax(TensorFromJson(c["logits"])),
                                       TensorFromJson(c["X_pre"]), TensorFromJson(c["Y_post"]));
@@ -60,7 +57,7 @@ TEST(PaperAttentionValueTest, MatchesGoldenCaseBWithTheRescale) {
 
 TEST(AttentionValueTest, CorrectedAlignmentVariantsMatchGolden) {
   for (const char* name : {"caseA", "caseB"}) {
-    const json& c = Golden()[name];
+    const json& c = GoldenInfogeoValue()[name];
     at::Tensor a = c.contains("attention") ? TensorFromJson(c["attention"])
                                            : CausalSoftmax(TensorFromJson(c["logits"]));
     auto r = ComputeAttentionValue(a, TensorFromJson(c["X_pre"]), TensorFromJson(c["Y_post"]));
@@ -98,7 +95,7 @@ TEST(AttentionValueTest, ExactEntropyMagnitudeAndRelativeUpdate) {
 }
 
 TEST(AttentionValueTest, NaNMarksTheLayerInvalidInsteadOfZero) {
-  const json& c = Golden()["caseA"];
+  const json& c = GoldenInfogeoValue()["caseA"];
   at::Tensor x = TensorFromJson(c["X_pre"]);
   x[2][1] = std::numeric_limits<double>::quiet_NaN();
   auto r = ComputeAttentionValue(TensorFromJson(c["attention"]), x, TensorFromJson(c["Y_post"]));
@@ -120,7 +117,7 @@ TEST(AttentionValueTest, NaNMarksTheLayerInvalidInsteadOfZero) {
 
 TEST(PaperReferencePointTest, MatchesGoldenCases) {
   for (const char* name : {"caseA", "caseB"}) {
-    const json& c = Golden()[name];
+    const json& c = GoldenInfogeoValue()[name];
     const json& g = c["reference_point"];
     at::Tensor a = c.contains("attention") ? TensorFromJson(c["attention"])
                                            : CausalSoftmax(TensorFromJson(c["logits"]));
