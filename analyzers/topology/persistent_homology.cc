@@ -48,6 +48,7 @@
 #include <functional>
 #include <numeric>
 #include <optional>
+#include <span>
 #include <utility>
 
 namespace sinkscope::analyzers::topology {
@@ -376,7 +377,32 @@ StatusOr<PersistenceResult> ComputePersistence(const DistanceMatrixView& distanc
       // Few points: bitset columns over ranked triangles (ph_small_rips.cc); H2 would need the
       // pivots by index for clearing, so only when H1 is the top dimension.
       if (ws.small == nullptr) ws.small.reset(internal::NewSmallRipsWorkspace());
-      internal::ReduceH1Small(rips, edges, columns, *ws.small, bars, emergent);
+      // At the enclosing radius r the complex is a cone (the centre is adjacent to every point),
+      // so H1 there is 0: every class alive just below r dies at r, and a class born at r has
+      // length 0. The H1 bars are those of the filtration without the edges of diameter r, with
+      // the essential bars ending at r. The edges of diameter r are the last group of `edges` and
+      // the first columns; attention distances 1 − max(A, Aᵀ) often tie there (A rounds to 0).
+      std::span<const Edge> reduced(edges);
+      size_t skipped_columns = 0;
+      const bool cone = threshold == enclosing_radius;
+      if (cone) {
+        while (!reduced.empty() && FromFiltrationKey(reduced.back().key).diameter == threshold) {
+          reduced = reduced.first(reduced.size() - 1);
+        }
+        while (skipped_columns < columns.size() &&
+               columns[skipped_columns].diameter == threshold) {
+          ++skipped_columns;
+        }
+        columns.erase(columns.begin(), columns.begin() + static_cast<int64_t>(skipped_columns));
+        result.num_columns[dim] = static_cast<int64_t>(columns.size());
+      }
+      const size_t first_bar = bars.size();
+      internal::ReduceH1Small(rips, reduced, columns, *ws.small, bars, emergent);
+      if (cone) {
+        for (size_t k = first_bar; k < bars.size(); ++k) {
+          if (bars[k].death == kInfinity) bars[k].death = threshold;
+        }
+      }
     } else if (dim == 1 && packed) {
       pivots.Reset(columns.size());
       ReduceCoboundaryMatrix<EdgeCofacetEnumerator, PackedWorkingCoboundary>(

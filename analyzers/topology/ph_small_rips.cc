@@ -62,11 +62,13 @@ using Position = uint32_t;
 class TriangleRanks {
  public:
   /// Ranks the triangles of `rips`; `edges` in filtration order.
-  [[gnu::always_inline]] void Reset(const RipsFiltration& rips, const std::vector<Edge>& edges) {
+  [[gnu::always_inline]] void Reset(const RipsFiltration& rips, std::span<const Edge> edges) {
     n_ = rips.num_points();
     binomial_ = &rips.binomial();
     groups_.clear();
     group_pool_.clear();
+    group_bits_.clear();
+    group_below_.clear();
     const size_t num_pairs = static_cast<size_t>(n_ * (n_ - 1) / 2);
     key_.resize(num_pairs);
     last_of_.resize(num_pairs);
@@ -106,10 +108,29 @@ class TriangleRanks {
         neighbours_[e.j] |= Mask{1} << e.i;
       }
       if (group >= 0) {
-        // One diameter: filtration order is decreasing index.
-        std::sort(group_pool_.begin() + static_cast<int64_t>(pool_begin), group_pool_.end(),
-                  std::greater<SimplexIndex>());
-        groups_.push_back({pool_begin, group_pool_.size()});
+        // One diameter: filtration order is decreasing index. A large group (attention distances
+        // 1 − max(A, Aᵀ) tie wherever A rounds to 0) is ranked with a bitset over all triangle
+        // indices and prefix counts instead of being sorted and searched.
+        Group g{pool_begin, group_pool_.size(), -1};
+        if (g.end - g.begin >= kBitsetGroupSize) {
+          const size_t words = static_cast<size_t>((binomial_->operator()(n_, 3) + 63) / 64);
+          g.bits = static_cast<int64_t>(group_bits_.size());
+          group_bits_.resize(group_bits_.size() + words, 0);
+          group_below_.resize(group_bits_.size());
+          Mask* bits = group_bits_.data() + g.bits;
+          for (size_t k = g.begin; k < g.end; ++k) {
+            bits[group_pool_[k] >> 6] |= Mask{1} << (group_pool_[k] & 63);
+          }
+          uint32_t below = 0;
+          for (size_t w = 0; w < words; ++w) {
+            group_below_[static_cast<size_t>(g.bits) + w] = below;
+            below += static_cast<uint32_t>(std::popcount(bits[w]));
+          }
+        } else {
+          std::sort(group_pool_.begin() + static_cast<int64_t>(pool_begin), group_pool_.end(),
+                    std::greater<SimplexIndex>());
+        }
+        groups_.push_back(g);
       }
       // Every edge of diameter ≤ d(e) is in now: the cofacets of e with e's diameter.
       for (size_t u = s; u < t; ++u) {
@@ -158,6 +179,15 @@ class TriangleRanks {
               diameter};
     }
     const Group& group = groups_[group_[last]];
+    if (group.bits >= 0) {  // triangles of the group with a larger index come first
+      const SimplexIndex index = TriangleIndex(a, b, w);
+      const size_t word = static_cast<size_t>(index >> 6);
+      const Mask* bits = group_bits_.data() + group.bits;
+      const uint32_t not_above = group_below_[static_cast<size_t>(group.bits) + word] +
+                                 static_cast<uint32_t>(std::popcount(
+                                     bits[word] & ((Mask{2} << (index & 63)) - 1)));
+      return {start_[last] + static_cast<Position>(group.end - group.begin) - not_above, diameter};
+    }
     const auto begin = group_pool_.begin() + static_cast<int64_t>(group.begin);
     const auto end = group_pool_.begin() + static_cast<int64_t>(group.end);
     const auto it = std::lower_bound(begin, end, TriangleIndex(a, b, w), std::greater<>());
@@ -165,16 +195,18 @@ class TriangleRanks {
   }
 
   /// Diameter of the triangle at `position`.
-  Value DiameterAt(Position position, const std::vector<Edge>& edges) const {
+  Value DiameterAt(Position position, std::span<const Edge> edges) const {
     const auto it = std::upper_bound(sorted_start_.begin(), sorted_start_.end(), position);
     return KeyDiameter(edges[static_cast<size_t>(it - sorted_start_.begin()) - 1].key);
   }
 
  private:
   struct Group {
-    size_t begin;
+    size_t begin;  // its triangles in group_pool_ (sorted by decreasing index unless bits ≥ 0)
     size_t end;
+    int64_t bits;  // −1, or offset in group_bits_/group_below_ of its bitset over all indices
   };
+  static constexpr size_t kBitsetGroupSize = 512;
   static int64_t EdgeId(Vertex a, Vertex b) { return a * (a - 1) / 2 + b; }  // a > b
   SimplexIndex TriangleIndex(Vertex a, Vertex b, Vertex w) const {
     Vertex v[3] = {a, b, w};
@@ -195,7 +227,9 @@ class TriangleRanks {
   std::vector<std::array<uint8_t, 2>> vertices_;
   std::vector<Position> sorted_start_;    // start_ of edges[s], non-decreasing in s
   std::vector<Group> groups_;             // groups of several edges of equal diameter
-  std::vector<SimplexIndex> group_pool_;  // their triangles, decreasing index, group by group
+  std::vector<SimplexIndex> group_pool_;  // their triangles, group by group
+  std::vector<Mask> group_bits_;          // large groups: bit t set for each triangle index t
+  std::vector<uint32_t> group_below_;     // set bits in the words before this one
   Position num_triangles_ = 0;
 };
 
@@ -292,7 +326,7 @@ void SmallRipsWorkspaceDeleter::operator()(SmallRipsWorkspace* workspace) const 
 }
 
 SINKSCOPE_POPCNT_CLONES void ReduceH1Small(const RipsFiltration& rips,
-                                           const std::vector<Edge>& edges,
+                                           std::span<const Edge> edges,
                                            const std::vector<DiameterIndex>& columns,
                                            SmallRipsWorkspace& workspace,
                                            std::vector<PersistenceInterval>& bars,

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "analyzers/topology/filtration_internal.h"
@@ -20,7 +21,7 @@ inline constexpr Vertex kSmallRipsMaxPoints = 64;
 /// H0 deaths, in reduction order (reverse filtration order). Appends bars of positive length and
 /// essential bars to `bars` in reduction order, and counts the emergent pairs.
 /// `workspace` holds the buffers, reused from call to call (NewSmallRipsWorkspace).
-void ReduceH1Small(const RipsFiltration& rips, const std::vector<Edge>& edges,
+void ReduceH1Small(const RipsFiltration& rips, std::span<const Edge> edges,
                    const std::vector<DiameterIndex>& columns, SmallRipsWorkspace& workspace,
                    std::vector<PersistenceInterval>& bars, int64_t& num_emergent);
 
