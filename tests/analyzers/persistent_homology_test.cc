@@ -89,6 +89,29 @@ TEST(RipsTest, SquareIsAFourCycle) {
   EXPECT_EQ(r.enclosing_radius, static_cast<float>(std::sqrt(2.0)));
 }
 
+// A hexagon (sides 1) whose chords all tie at 2, the enclosing radius: the cycle lives on [1, 2).
+// The small path never ranks the edges of diameter r (the complex is a cone there) and ends the
+// classes still alive at r; an explicit threshold equal to r must give the same, one just below it
+// an essential class.
+TEST(RipsTest, ClassesAliveAtTheEnclosingRadiusDieThere) {
+  const int64_t n = 6;
+  std::vector<float> d(n * n, 0.0f);
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t j = 0; j < n; ++j) {
+      const int64_t gap = std::min((i - j + n) % n, (j - i + n) % n);
+      d[i * n + j] = gap == 0 ? 0.0f : (gap == 1 ? 1.0f : 2.0f);
+    }
+  }
+  for (float threshold : {kInf, 2.0f}) {
+    PersistenceResult r = Compute(d, 1, threshold);
+    EXPECT_EQ(r.enclosing_radius, 2.0f);
+    EXPECT_EQ(r.barcodes[1], (std::vector<PersistenceInterval>{{1, 2}})) << threshold;
+    EXPECT_EQ(CountInfinite(r.barcodes[0]), 1);
+  }
+  PersistenceResult below = Compute(d, 1, 1.5f);
+  EXPECT_EQ(below.barcodes[1], (std::vector<PersistenceInterval>{{1, kInf}}));
+}
+
 TEST(RipsTest, ThresholdLeavesEssentialClasses) {
   auto d = Euclidean({{0, 0}, {1, 0}, {1, 1}, {0, 1}});
   // At 1 the square's cycle is born but not filled: an infinite H1 bar, one component.
