@@ -389,8 +389,7 @@ StatusOr<PersistenceResult> ComputePersistence(const DistanceMatrixView& distanc
         while (!reduced.empty() && FromFiltrationKey(reduced.back().key).diameter == threshold) {
           reduced = reduced.first(reduced.size() - 1);
         }
-        while (skipped_columns < columns.size() &&
-               columns[skipped_columns].diameter == threshold) {
+        while (skipped_columns < columns.size() && columns[skipped_columns].diameter == threshold) {
           ++skipped_columns;
         }
         columns.erase(columns.begin(), columns.begin() + static_cast<int64_t>(skipped_columns));

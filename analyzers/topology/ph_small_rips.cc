@@ -183,9 +183,9 @@ class TriangleRanks {
       const SimplexIndex index = TriangleIndex(a, b, w);
       const size_t word = static_cast<size_t>(index >> 6);
       const Mask* bits = group_bits_.data() + group.bits;
-      const uint32_t not_above = group_below_[static_cast<size_t>(group.bits) + word] +
-                                 static_cast<uint32_t>(std::popcount(
-                                     bits[word] & ((Mask{2} << (index & 63)) - 1)));
+      const uint32_t not_above =
+          group_below_[static_cast<size_t>(group.bits) + word] +
+          static_cast<uint32_t>(std::popcount(bits[word] & ((Mask{2} << (index & 63)) - 1)));
       return {start_[last] + static_cast<Position>(group.end - group.begin) - not_above, diameter};
     }
     const auto begin = group_pool_.begin() + static_cast<int64_t>(group.begin);
@@ -325,8 +325,7 @@ void SmallRipsWorkspaceDeleter::operator()(SmallRipsWorkspace* workspace) const 
   delete workspace;
 }
 
-SINKSCOPE_POPCNT_CLONES void ReduceH1Small(const RipsFiltration& rips,
-                                           std::span<const Edge> edges,
+SINKSCOPE_POPCNT_CLONES void ReduceH1Small(const RipsFiltration& rips, std::span<const Edge> edges,
                                            const std::vector<DiameterIndex>& columns,
                                            SmallRipsWorkspace& workspace,
                                            std::vector<PersistenceInterval>& bars,
