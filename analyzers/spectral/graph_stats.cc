@@ -1,6 +1,7 @@
 #include "analyzers/spectral/graph_stats.h"
 
 #include <algorithm>
+#include <bit>
 #include <numeric>
 
 namespace sinkscope::analyzers::spectral {
@@ -76,39 +77,72 @@ int64_t LargestComponent(const std::vector<int64_t>& labels) {
   return std::max_element(size.begin(), size.end()) - size.begin();
 }
 
+namespace {
+
+/// The graph's adjacency as bitset rows (ceil(n/64) words each, the diagonal cleared), so that
+/// breadth-first search and triangle counting work a word (64 nodes) at a time: at n = 48 the
+/// node-by-node versions were ~40 % of the spectral analyzer's time (docs/spectral.md).
+class BitRows {
+ public:
+  explicit BitRows(const DenseGraph& graph)
+      : words_((graph.n + 63) / 64), bits_(static_cast<size_t>(graph.n * words_), 0) {
+    for (int64_t i = 0; i < graph.n; ++i) {
+      for (int64_t j = 0; j < graph.n; ++j) {
+        if (graph.Edge(i, j)) bits_[i * words_ + j / 64] |= uint64_t{1} << (j % 64);
+      }
+    }
+  }
+  int64_t words() const { return words_; }
+  const uint64_t* row(int64_t i) const { return bits_.data() + i * words_; }
+
+ private:
+  int64_t words_;
+  std::vector<uint64_t> bits_;
+};
+
+int64_t PopCount(const uint64_t* x, int64_t words) {
+  int64_t count = 0;
+  for (int64_t w = 0; w < words; ++w) count += std::popcount(x[w]);
+  return count;
+}
+
+}  // namespace
+
 double AverageShortestPath(const DenseGraph& graph, const std::vector<int64_t>& labels,
                            int64_t label) {
   const int64_t n = graph.n;
-  std::vector<int64_t> nodes;
-  for (int64_t v = 0; v < n; ++v) {
-    if (labels[v] == label) nodes.push_back(v);
-  }
-  const auto m = static_cast<int64_t>(nodes.size());
+  int64_t m = 0;
+  for (int64_t v = 0; v < n; ++v) m += labels[v] == label ? 1 : 0;
   if (m <= 1) return 0.0;
-  // Neighbour lists once; BFS from every node of the component.
-  std::vector<std::vector<int64_t>> neighbours(static_cast<size_t>(n));
-  for (int64_t v : nodes) {
-    for (int64_t u : nodes) {
-      if (graph.Edge(v, u)) neighbours[v].push_back(u);
-    }
-  }
-  std::vector<int64_t> dist(static_cast<size_t>(n));
-  std::vector<int64_t> queue(static_cast<size_t>(n));
+  // Breadth-first search from every node of the component, one level (frontier) at a time: the
+  // next frontier is the union of the frontier's rows minus what was reached. Nodes outside the
+  // component are never reached, so the rows need no masking.
+  const BitRows rows(graph);
+  const int64_t words = rows.words();
+  std::vector<uint64_t> reached(static_cast<size_t>(words)), frontier(reached), next(reached);
   double total = 0;
-  for (int64_t source : nodes) {
-    std::fill(dist.begin(), dist.end(), -1);
-    dist[source] = 0;
-    size_t head = 0, tail = 0;
-    queue[tail++] = source;
-    while (head < tail) {
-      const int64_t v = queue[head++];
-      for (int64_t u : neighbours[v]) {
-        if (dist[u] < 0) {
-          dist[u] = dist[v] + 1;
-          total += static_cast<double>(dist[u]);
-          queue[tail++] = u;
+  for (int64_t source = 0; source < n; ++source) {
+    if (labels[source] != label) continue;
+    std::fill(reached.begin(), reached.end(), 0);
+    std::fill(frontier.begin(), frontier.end(), 0);
+    reached[source / 64] = frontier[source / 64] = uint64_t{1} << (source % 64);
+    for (int64_t distance = 1;; ++distance) {
+      std::fill(next.begin(), next.end(), 0);
+      for (int64_t w = 0; w < words; ++w) {
+        for (uint64_t f = frontier[w]; f != 0; f &= f - 1) {
+          const uint64_t* row = rows.row(w * 64 + std::countr_zero(f));
+          for (int64_t x = 0; x < words; ++x) next[x] |= row[x];
         }
       }
+      int64_t found = 0;
+      for (int64_t w = 0; w < words; ++w) {
+        next[w] &= ~reached[w];
+        reached[w] |= next[w];
+        found += std::popcount(next[w]);
+      }
+      if (found == 0) break;
+      total += static_cast<double>(distance) * static_cast<double>(found);
+      frontier.swap(next);
     }
   }
   return total / (static_cast<double>(m) * static_cast<double>(m - 1));
@@ -117,20 +151,23 @@ double AverageShortestPath(const DenseGraph& graph, const std::vector<int64_t>& 
 double AverageClustering(const DenseGraph& graph) {
   const int64_t n = graph.n;
   if (n == 0) return 0.0;
+  const BitRows rows(graph);
+  const int64_t words = rows.words();
+  std::vector<uint64_t> common(static_cast<size_t>(words));
   double sum = 0;
-  std::vector<int64_t> nb;
   for (int64_t v = 0; v < n; ++v) {
-    nb.clear();
-    for (int64_t u = 0; u < n; ++u) {
-      if (graph.Edge(v, u)) nb.push_back(u);
-    }
-    const auto deg = static_cast<int64_t>(nb.size());
+    const uint64_t* nv = rows.row(v);
+    const int64_t deg = PopCount(nv, words);
     if (deg < 2) continue;
-    int64_t links = 0;
-    for (int64_t a = 0; a < deg; ++a) {
-      for (int64_t b = a + 1; b < deg; ++b) links += graph.Edge(nb[a], nb[b]) ? 1 : 0;
+    // Links among v's neighbours: each counted from both ends.
+    int64_t twice_links = 0;
+    for (int64_t w = 0; w < words; ++w) {
+      for (uint64_t f = nv[w]; f != 0; f &= f - 1) {
+        const uint64_t* nu = rows.row(w * 64 + std::countr_zero(f));
+        for (int64_t x = 0; x < words; ++x) twice_links += std::popcount(nu[x] & nv[x]);
+      }
     }
-    sum += 2.0 * static_cast<double>(links) / (static_cast<double>(deg) * (deg - 1));
+    sum += static_cast<double>(twice_links) / (static_cast<double>(deg) * (deg - 1));
   }
   return sum / static_cast<double>(n);
 }

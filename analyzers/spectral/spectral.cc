@@ -6,17 +6,13 @@
 
 #include "analyzers/spectral/batched_eigenvalues.h"
 #include "analyzers/spectral/graph_stats.h"
+#include "analyzers/spectral/laplacian_eigenvalues.h"
 #include "core/torch_call.h"
 
 namespace sinkscope::analyzers::spectral {
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-/// λ_k (1-based) of an ascending spectrum of n values, NaN when n < k.
-double Eigenvalue(const double* ev, int64_t n, int64_t k) {
-  return n >= k ? ev[k - 1] : kNaN;
-}
 
 /// The ideal-star comparison of §8.10 for the graph S = (B + Bᵀ)/2 and hub c.
 void StarComparison(const uint8_t* b, int64_t n, ThresholdGraphMetrics& m) {
@@ -55,8 +51,9 @@ void StarComparison(const uint8_t* b, int64_t n, ThresholdGraphMetrics& m) {
   m.star_proximity = n >= 2 && denominator > 0 ? 1.0 - std::sqrt(diff2) / denominator : kNaN;
 }
 
-ThresholdGraphMetrics GraphMetrics(const uint8_t* b, int64_t n, const double* ev,
-                                   const double* ev_sym, double tau, bool compute_paths) {
+ThresholdGraphMetrics GraphMetrics(const uint8_t* b, int64_t n, const LaplacianEigenvalues& ev,
+                                   const LaplacianEigenvalues& ev_sym, double tau,
+                                   bool compute_paths) {
   ThresholdGraphMetrics m;
   m.threshold = tau;
   std::vector<double> in_degree(static_cast<size_t>(n), 0.0);
@@ -77,15 +74,11 @@ ThresholdGraphMetrics GraphMetrics(const uint8_t* b, int64_t n, const double* ev
   m.degree_centralization = stats.centralization;
   m.degree_variance = stats.variance;
 
-  const double lambda_max = n >= 1 ? ev[n - 1] : 0.0;
-  m.zero_eigenvalue_tolerance = 64.0 * static_cast<double>(n) *
-                                std::numeric_limits<double>::epsilon() * std::max(1.0, lambda_max);
-  for (int64_t k = 0; k < n; ++k) {
-    m.zero_eigenvalue_multiplicity += ev[k] <= m.zero_eigenvalue_tolerance ? 1 : 0;
-  }
-  m.fiedler_value = Eigenvalue(ev, n, 2);
-  m.normalized_fiedler_value = Eigenvalue(ev_sym, n, 2);
-  m.laplacian_gap_difference = Eigenvalue(ev, n, 3) - Eigenvalue(ev, n, 2);
+  m.zero_eigenvalue_tolerance = ev.zero_tolerance;
+  m.zero_eigenvalue_multiplicity = ev.zero_multiplicity;
+  m.fiedler_value = ev.second;
+  m.normalized_fiedler_value = ev_sym.second;
+  m.laplacian_gap_difference = ev.third - ev.second;
   StarComparison(b, n, m);
 
   // Undirected graph B ∨ Bᵀ for components, paths and clustering.
@@ -109,8 +102,8 @@ ThresholdGraphMetrics GraphMetrics(const uint8_t* b, int64_t n, const double* ev
   return m;
 }
 
-WeightedGraphMetrics WeightedMetrics(const double* a, int64_t n, const double* ev,
-                                     const double* ev_sym) {
+WeightedGraphMetrics WeightedMetrics(const double* a, int64_t n, const LaplacianEigenvalues& ev,
+                                     const LaplacianEigenvalues& ev_sym) {
   WeightedGraphMetrics m;
   std::vector<double> strength(static_cast<size_t>(n), 0.0);
   for (int64_t i = 0; i < n; ++i) {
@@ -123,9 +116,9 @@ WeightedGraphMetrics WeightedMetrics(const double* a, int64_t n, const double* e
   m.max_in_strength = stats.max_degree;
   m.in_strength_gini = stats.gini;
   m.in_strength_variance = stats.variance;
-  m.fiedler_value = Eigenvalue(ev, n, 2);
-  m.normalized_fiedler_value = Eigenvalue(ev_sym, n, 2);
-  m.laplacian_gap_difference = Eigenvalue(ev, n, 3) - Eigenvalue(ev, n, 2);
+  m.fiedler_value = ev.second;
+  m.normalized_fiedler_value = ev_sym.second;
+  m.laplacian_gap_difference = ev.third - ev.second;
   return m;
 }
 
@@ -156,14 +149,15 @@ void MarkInvalid(SpectralMatrixResult& r) {
   }
 }
 
-/// Eigenvalues of L and L_sym of the weights [K, n, n], as one CPU float64 tensor [2K, n].
-StatusOr<at::Tensor> LaplacianSpectra(const at::Tensor& weights, SymmetricEigenSolver solver) {
+/// λ2, λ3, λ_max and the multiplicity of 0 of L (entries 0..K−1) and L_sym (K..2K−1) of the
+/// weights [K, n, n].
+StatusOr<std::vector<LaplacianEigenvalues>> LaplacianSpectra(const at::Tensor& weights,
+                                                             SymmetricEigenSolver solver) {
   ASSIGN_OR_RETURN(
       at::Tensor laplacians, TorchCall("building Laplacians", [&] {
         return at::cat({CombinatorialLaplacians(weights), NormalizedLaplacians(weights)});
       }));
-  ASSIGN_OR_RETURN(at::Tensor ev, BatchedSymmetricEigenvalues(laplacians, solver));
-  return TorchCall("copying eigenvalues", [&] { return ev.cpu().contiguous(); });
+  return ComputeLaplacianEigenvalues(laplacians, solver);
 }
 
 }  // namespace
@@ -225,15 +219,15 @@ StatusOr<SpectralResult> ComputeSpectral(const at::Tensor& attention,
                        at::Tensor bd = b.to(at::kDouble);
                        return (bd + bd.transpose(1, 2)) * 0.5;
                      }));
-    ASSIGN_OR_RETURN(at::Tensor ev, LaplacianSpectra(s, options.eigen_solver));
+    ASSIGN_OR_RETURN(std::vector<LaplacianEigenvalues> ev,
+                     LaplacianSpectra(s, options.eigen_solver));
     ASSIGN_OR_RETURN(at::Tensor b_cpu, TorchCall("copying graphs", [&] {
                        return b.to(at::kByte).cpu().contiguous();
                      }));
     const auto* bp = b_cpu.data_ptr<uint8_t>();
-    const auto* evp = ev.data_ptr<double>();
     for (int64_t i = 0; i < k; ++i) {
-      result.matrices[i].thresholds.push_back(GraphMetrics(
-          bp + i * n * n, n, evp + i * n, evp + (k + i) * n, tau, options.compute_paths));
+      result.matrices[i].thresholds.push_back(
+          GraphMetrics(bp + i * n * n, n, ev[i], ev[k + i], tau, options.compute_paths));
     }
   }
 
@@ -243,14 +237,12 @@ StatusOr<SpectralResult> ComputeSpectral(const at::Tensor& attention,
                                 ? at::maximum(a, t)
                                 : (a + t) * 0.5;
                    }));
-  ASSIGN_OR_RETURN(at::Tensor ev, LaplacianSpectra(w, options.eigen_solver));
+  ASSIGN_OR_RETURN(std::vector<LaplacianEigenvalues> ev, LaplacianSpectra(w, options.eigen_solver));
   ASSIGN_OR_RETURN(at::Tensor a_cpu,
                    TorchCall("copying matrices", [&] { return a.cpu().contiguous(); }));
   for (int64_t i = 0; i < k; ++i) {
     SpectralMatrixResult& r = result.matrices[i];
-    r.weighted =
-        WeightedMetrics(a_cpu.data_ptr<double>() + i * n * n, n, ev.data_ptr<double>() + i * n,
-                        ev.data_ptr<double>() + (k + i) * n);
+    r.weighted = WeightedMetrics(a_cpu.data_ptr<double>() + i * n * n, n, ev[i], ev[k + i]);
     if (!r.health.valid()) MarkInvalid(r);
   }
   return result;

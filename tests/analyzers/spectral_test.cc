@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include "analyzers/spectral/batched_eigenvalues.h"
+#include "analyzers/spectral/laplacian_eigenvalues.h"
 #include "analyzers/topology/persistent_homology.h"
 #include "tests/analyzers/spectral_test_util.h"
 
@@ -389,6 +390,67 @@ TEST(BatchedEigenvaluesTest, EigenSolverAgreesWithLibtorch) {
     EXPECT_NEAR(ra->matrices[i].weighted.fiedler_value, rb->matrices[i].weighted.fiedler_value,
                 1e-10);
   }
+}
+
+// Tridiagonalization + bisection (the CPU path) against the whole spectrum (LAPACK via libtorch),
+// on Laplacians of every kind the analyzer builds: weighted, thresholded with entries {0, ½, 1}
+// (repeated eigenvalues), disconnected with isolated nodes, normalized, and sizes 0 to 70.
+TEST(LaplacianEigenvaluesTest, BisectionMatchesTheWholeSpectrum) {
+  std::mt19937 rng(17);
+  std::uniform_real_distribution<double> uniform(0.0, 1.0);
+  for (int64_t n : {0, 1, 2, 3, 5, 17, 48, 70}) {
+    std::vector<at::Tensor> weights;
+    for (int kind = 0; kind < 4; ++kind) {
+      at::Tensor w = at::zeros({n, n}, at::kDouble);
+      auto acc = w.accessor<double, 2>();
+      for (int64_t i = 0; i < n; ++i) {
+        for (int64_t j = 0; j < i; ++j) {
+          double v = uniform(rng);
+          if (kind == 1) v = v < 0.6 ? 0.0 : (v < 0.8 ? 0.5 : 1.0);           // thresholded
+          if (kind == 2) v = (i < n / 2) == (j < n / 2) && v < 0.5 ? 1 : 0;   // two blocks
+          if (kind == 3) v = i == n - 1 || j == n - 1 ? 0.0 : v * (v > 0.7);  // an isolated node
+          acc[i][j] = acc[j][i] = v;
+        }
+      }
+      weights.push_back(w);
+    }
+    at::Tensor w = n == 0 ? at::zeros({4, 0, 0}, at::kDouble) : at::stack(weights);
+    at::Tensor laplacians = at::cat({CombinatorialLaplacians(w), NormalizedLaplacians(w)});
+    auto bisection = ComputeLaplacianEigenvalues(laplacians, SymmetricEigenSolver::kEigen);
+    auto whole = ComputeLaplacianEigenvalues(laplacians, SymmetricEigenSolver::kLibtorch);
+    ASSERT_TRUE(bisection.ok() && whole.ok()) << bisection.status().ToString();
+    ASSERT_EQ(bisection->size(), 8u);
+    for (size_t m = 0; m < bisection->size(); ++m) {
+      const LaplacianEigenvalues& x = (*bisection)[m];
+      const LaplacianEigenvalues& y = (*whole)[m];
+      const std::string where = "n = " + std::to_string(n) + ", matrix " + std::to_string(m);
+      const double tol = 1e-12 * std::max(1.0, std::abs(y.largest));
+      if (n == 0) {
+        EXPECT_TRUE(std::isnan(x.largest)) << where;
+        continue;
+      }
+      EXPECT_NEAR(x.largest, y.largest, tol) << where;
+      EXPECT_EQ(std::isnan(x.second), n < 2) << where;
+      EXPECT_EQ(std::isnan(x.third), n < 3) << where;
+      if (n >= 2) {
+        EXPECT_NEAR(x.second, y.second, tol) << where;
+      }
+      if (n >= 3) {
+        EXPECT_NEAR(x.third, y.third, tol) << where;
+      }
+      EXPECT_EQ(x.zero_multiplicity, y.zero_multiplicity) << where;
+      EXPECT_NEAR(x.zero_tolerance, y.zero_tolerance, 1e-20) << where;
+    }
+    if (n >=
+        4) {  // the two-block graph has at least 2 zero eigenvalues, the isolated node one more
+      EXPECT_GE((*bisection)[2].zero_multiplicity, 2);
+      EXPECT_GE((*bisection)[3].zero_multiplicity, 2);
+    }
+  }
+  EXPECT_EQ(ComputeLaplacianEigenvalues(at::zeros({2, 3, 3}, at::kFloat)).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(ComputeLaplacianEigenvalues(at::zeros({3, 3}, at::kDouble)).status().code(),
+            StatusCode::kInvalidArgument);
 }
 
 TEST(BatchedEigenvaluesTest, StaysOnTheCudaDevice) {
