@@ -24,31 +24,41 @@ struct Tridiagonal {
   double pivmin;  // pivots smaller than this in magnitude are replaced by −pivmin (LAPACK dlaebz)
 };
 
-/// For each of `kChains` shifts x[c]: the number of eigenvalues of T below x[c] (the negative
-/// pivots of T − x I = L D Lᵀ). The recurrences are independent, so their divisions overlap.
-template <int kChains>
-void SturmCounts(const Tridiagonal& t, const double* x, int64_t* count) {
+/// For each chain c: the number of eigenvalues below x[c] of the matrix t[c / kPerMatrix] (the
+/// negative pivots of T − x I = L D Lᵀ). The recurrences are independent, so their divisions
+/// overlap: at n = 48, 6 chains took 425 ns per count and 3 chains 412 ns (one chain 267 ns).
+template <int kChains, int kPerMatrix>
+void SturmCounts(const Tridiagonal* const* t, const double* x, int64_t* count) {
+  const int64_t n = t[0]->n;
   double q[kChains];
   int64_t negative[kChains];
   for (int c = 0; c < kChains; ++c) {
-    q[c] = t.d[0] - x[c];
+    q[c] = t[c / kPerMatrix]->d[0] - x[c];
     negative[c] = 0;
   }
   for (int64_t i = 1;; ++i) {
     for (int c = 0; c < kChains; ++c) {
-      if (std::abs(q[c]) < t.pivmin) q[c] = -t.pivmin;
+      const double pivmin = t[c / kPerMatrix]->pivmin;
+      if (std::abs(q[c]) < pivmin) q[c] = -pivmin;
       negative[c] += q[c] < 0 ? 1 : 0;
     }
-    if (i == t.n) break;
-    for (int c = 0; c < kChains; ++c) q[c] = t.d[i] - x[c] - t.e2[i - 1] / q[c];
+    if (i == n) break;
+    for (int c = 0; c < kChains; ++c) {
+      const Tridiagonal& m = *t[c / kPerMatrix];
+      q[c] = m.d[i] - x[c] - m.e2[i - 1] / q[c];
+    }
   }
   for (int c = 0; c < kChains; ++c) count[c] = negative[c];
 }
 
-/// λ2, λ3 and λn of T by bisection (indices clamped to n; the caller drops what n lacks).
-void BisectSelected(const Tridiagonal& t, const double* e, double out[3]) {
+/// [lo, hi] ⊇ the spectrum of T (Gershgorin, widened so that the counts at its ends are 0 and n)
+/// and the absolute accuracy bisection can reach on T: a few ulps of ‖T‖, never below the pivot
+/// guard.
+struct Bracket {
+  double lo, hi, tolerance;
+};
+Bracket SpectrumBracket(const Tridiagonal& t, const double* e) {
   const int64_t n = t.n;
-  // Gershgorin interval, widened so that the counts at its ends are 0 and n.
   double lo = t.d[0], hi = t.d[0];
   for (int64_t i = 0; i < n; ++i) {
     const double radius = (i > 0 ? std::abs(e[i - 1]) : 0.0) + (i + 1 < n ? std::abs(e[i]) : 0.0);
@@ -57,32 +67,40 @@ void BisectSelected(const Tridiagonal& t, const double* e, double out[3]) {
   }
   const double norm = std::max(std::abs(lo), std::abs(hi));
   const double slack = 2 * kEpsilon * norm + 2 * t.pivmin;
-  lo -= slack;
-  hi += slack;
-  const int64_t target[3] = {std::min<int64_t>(2, n), std::min<int64_t>(3, n), n};
-  double low[3] = {lo, lo, lo}, high[3] = {hi, hi, hi};
-  // Absolute accuracy of bisection on T: a few ulps of ‖T‖ (and never below the pivot guard).
-  const double tolerance = 4 * kEpsilon * norm + 4 * t.pivmin;
+  return {lo - slack, hi + slack, 4 * kEpsilon * norm + 4 * t.pivmin};
+}
+
+/// λ2, λ3 and λn (indices clamped to n; the caller drops what n lacks) of two tridiagonal matrices
+/// at once (the same one twice is fine), by bisection: out[m][0..2].
+void BisectSelectedPair(const Tridiagonal* const t[2], const Bracket bracket[2], double out[2][3]) {
+  constexpr int kPerMatrix = 3, kChains = 2 * kPerMatrix;
+  const int64_t n = t[0]->n;
+  const int64_t target[kPerMatrix] = {std::min<int64_t>(2, n), std::min<int64_t>(3, n), n};
+  double low[kChains], high[kChains];
+  for (int c = 0; c < kChains; ++c) {
+    low[c] = bracket[c / kPerMatrix].lo;
+    high[c] = bracket[c / kPerMatrix].hi;
+  }
   for (int iteration = 0; iteration < 128; ++iteration) {
-    double mid[3];
+    double mid[kChains];
     bool done = true;
-    for (int c = 0; c < 3; ++c) {
+    for (int c = 0; c < kChains; ++c) {
       mid[c] = 0.5 * (low[c] + high[c]);
-      done = done && high[c] - low[c] <= tolerance;
+      done = done && high[c] - low[c] <= bracket[c / kPerMatrix].tolerance;
     }
     if (done) break;
-    int64_t below[3];
-    SturmCounts<3>(t, mid, below);
-    for (int c = 0; c < 3; ++c) {
+    int64_t below[kChains];
+    SturmCounts<kChains, kPerMatrix>(t, mid, below);
+    for (int c = 0; c < kChains; ++c) {
       // At least target eigenvalues below mid: λ_target < mid.
-      if (below[c] >= target[c]) {
+      if (below[c] >= target[c % kPerMatrix]) {
         high[c] = mid[c];
       } else {
         low[c] = mid[c];
       }
     }
   }
-  for (int c = 0; c < 3; ++c) out[c] = 0.5 * (low[c] + high[c]);
+  for (int c = 0; c < kChains; ++c) out[c / kPerMatrix][c % kPerMatrix] = 0.5 * (low[c] + high[c]);
 }
 
 using RowMajorMatrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
@@ -92,30 +110,47 @@ std::vector<LaplacianEigenvalues> ByBisection(const at::Tensor& matrices) {
   std::vector<LaplacianEigenvalues> out(static_cast<size_t>(k));
   if (n == 0) return out;
   const double* in = matrices.data_ptr<double>();
+  // Every matrix tridiagonalized first (diagonal, off-diagonal and its squares, n values each),
+  // then bisection on pairs of them.
+  std::vector<double> d(static_cast<size_t>(k * n)), e(d.size()), e2(d.size());
+  std::vector<Tridiagonal> t(static_cast<size_t>(k));
+  std::vector<Bracket> brackets(static_cast<size_t>(k));
   Eigen::Tridiagonalization<RowMajorMatrix> tridiagonalization(n);
-  std::vector<double> e2(static_cast<size_t>(n));
   for (int64_t m = 0; m < k; ++m) {
-    LaplacianEigenvalues& v = out[m];
     // Eigen reads the lower triangle, like LAPACK with UPLO = 'L'.
     tridiagonalization.compute(Eigen::Map<const RowMajorMatrix>(in + m * n * n, n, n));
-    const Eigen::VectorXd d = tridiagonalization.diagonal();
-    const Eigen::VectorXd e = tridiagonalization.subDiagonal();
+    double* dm = d.data() + m * n;
+    double* em = e.data() + m * n;
+    double* e2m = e2.data() + m * n;
     double e2_max = 0;
+    for (int64_t i = 0; i < n; ++i) dm[i] = tridiagonalization.diagonal()[i];
     for (int64_t i = 0; i + 1 < n; ++i) {
-      e2[i] = e[i] * e[i];
-      e2_max = std::max(e2_max, e2[i]);
+      em[i] = tridiagonalization.subDiagonal()[i];
+      e2m[i] = em[i] * em[i];
+      e2_max = std::max(e2_max, e2m[i]);
     }
-    const Tridiagonal t{d.data(), e2.data(), n,
-                        std::numeric_limits<double>::min() * std::max(1.0, e2_max)};
-    double selected[3];
-    BisectSelected(t, e.data(), selected);
-    if (n >= 2) v.second = selected[0];
-    if (n >= 3) v.third = selected[1];
-    v.largest = selected[2];
-    v.zero_tolerance = ZeroTolerance(n, v.largest);
+    t[m] = {dm, e2m, n, std::numeric_limits<double>::min() * std::max(1.0, e2_max)};
+    brackets[m] = SpectrumBracket(t[m], em);
+  }
+  for (int64_t m = 0; m < k; m += 2) {
+    const int64_t other = std::min(m + 1, k - 1);
+    const Tridiagonal* pair[2] = {&t[m], &t[other]};
+    const Bracket pair_brackets[2] = {brackets[m], brackets[other]};
+    double selected[2][3];
+    BisectSelectedPair(pair, pair_brackets, selected);
+    for (int64_t p = 0; p < 2 && m + p < k; ++p) {
+      LaplacianEigenvalues& v = out[m + p];
+      if (n >= 2) v.second = selected[p][0];
+      if (n >= 3) v.third = selected[p][1];
+      v.largest = selected[p][2];
+      v.zero_tolerance = ZeroTolerance(n, v.largest);
+    }
+  }
+  for (int64_t m = 0; m < k; ++m) {
     // Eigenvalues ≤ tolerance: those below the next double up.
-    const double at[1] = {std::nextafter(v.zero_tolerance, INFINITY)};
-    SturmCounts<1>(t, at, &v.zero_multiplicity);
+    const double at[1] = {std::nextafter(out[m].zero_tolerance, INFINITY)};
+    const Tridiagonal* one[1] = {&t[m]};
+    SturmCounts<1, 1>(one, at, &out[m].zero_multiplicity);
   }
   return out;
 }
