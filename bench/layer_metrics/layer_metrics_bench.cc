@@ -101,8 +101,9 @@ Status RunSink(const LayerInputs& in, Values* out) {
   Add(*out, "sink_rate_percent", layer.sink_rate_percent);
   Add(*out, "massive_count", static_cast<double>(m.count_per_layer.at(0)));
   Add(*out, "massive_max_magnitude", m.max_magnitude_per_layer.at(0));
+  std::vector<double>& massive = (*out)["massive_token_dim"];  // present even when empty
   for (const auto& a : m.activations) {
-    Add(*out, "massive_token_dim", static_cast<double>(a.token * m.hidden_size + a.dim));
+    massive.push_back(static_cast<double>(a.token * m.hidden_size + a.dim));
   }
   return OkStatus();
 }

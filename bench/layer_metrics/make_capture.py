@@ -18,7 +18,8 @@ What makes it look like a real decoder rather than uniform noise:
     float64 before the cast), attn_out = concat(attn_heads) · W_o, attn_heads = A · v,
     mlp_in = RMSNorm(hidden_in + attn_out), mlp_out = SiLU-gated MLP of mlp_in;
   * from layer 2 on, token 0 carries a massive activation in two dimensions (Sun et al. 2024):
-    the MLP of layer 2 writes ≈ +600 and ≈ −450 there, and the residual keeps it.
+    the MLP of layer 2 writes ≈ +3000 and ≈ −2400 there (over 1000× the token's median |h|,
+    as in Sun et al.'s models), and the residual keeps it.
 
     python bench/layer_metrics/make_capture.py --out /tmp/capture.safetensors [--seed 0]
 """
@@ -98,8 +99,8 @@ def make(seed, n):
         gate = mlp_in @ w_gate
         mlp_out = ((gate / (1.0 + np.exp(-gate))) * (mlp_in @ w_up)) @ w_down
         if layer == MASSIVE_LAYER:
-            mlp_out[0, MASSIVE_DIMS[0]] += 600.0 + rng.normal(0.0, 5.0)
-            mlp_out[0, MASSIVE_DIMS[1]] += -450.0 + rng.normal(0.0, 5.0)
+            mlp_out[0, MASSIVE_DIMS[0]] += 3000.0 + rng.normal(0.0, 20.0)
+            mlp_out[0, MASSIVE_DIMS[1]] += -2400.0 + rng.normal(0.0, 20.0)
         # Cast every part first so the float32 captures add up as the float64 stream did.
         parts = [p.astype(np.float32) for p in (hidden_in, attn_out, mlp_out)]
         hidden_out = (parts[0].astype(np.float64) + parts[1] + parts[2])

@@ -109,7 +109,7 @@ def compare(ours, theirs):
                     continue
                 diff = abs(u - v)
                 rel = diff / max(abs(u), abs(v), 1e-300)
-                if diff > atol and rel > st["max_rel"]:
+                if max(abs(u), abs(v)) > 1e-6 and rel > st["max_rel"]:
                     st["max_rel"], st["max_rel_name"] = rel, name
                 if diff > atol + rtol * max(abs(u), abs(v)):
                     problems.append(
