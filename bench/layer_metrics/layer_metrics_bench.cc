@@ -5,6 +5,7 @@
 //
 //   sinkscope-bench-layer-metrics --capture FILE.safetensors [--warmup 1] [--repeat 5]
 //                                 [--threads 1] [--outputs values.jsonl] [--families a,b]
+//                                 [--breakdown]
 //
 // The capture is what sinkscope-run writes for one input (`layers.<l>.attention` [H, n, n],
 // `layers.<l>.hidden_in` [n, d], `hidden_out`, `attn_out`, `mlp_out`, `v` [KV, n, hd]).
@@ -28,6 +29,8 @@
 // layers (ms per layer). Output on stdout: one JSON line per family and one for the total, with a
 // checksum (the sum of the family's finite key outputs over all layers). --outputs writes the
 // key outputs themselves (one JSON line per layer and family) for run.py's comparison.
+// --breakdown then times each family's calls one by one and with parts switched off (Parts()),
+// one JSON line each ("breakdown": family, "part": what ran), the same way.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -49,6 +52,7 @@
 #include "analyzers/rmt/rmt.h"
 #include "analyzers/sink/massive_activations.h"
 #include "analyzers/sink/sink_metrics.h"
+#include "analyzers/spectral/batched_eigenvalues.h"
 #include "analyzers/spectral/spectral.h"
 #include "analyzers/topology/topology_metrics.h"
 #include "analyzers/value/attention_value.h"
@@ -70,6 +74,8 @@ struct LayerInputs {
   at::Tensor attn_out;    ///< [n, d]
   at::Tensor mlp_out;     ///< [n, d]
   at::Tensor v;           ///< [KV, n, hd]
+  /// For --breakdown only: the Laplacians ComputeSpectral diagonalizes (SpectralLaplacians).
+  at::Tensor spectral_laplacians;
 };
 
 /// Key outputs of one family on one layer: name → values (heads, then the head mean, where a
@@ -298,6 +304,127 @@ const std::vector<std::pair<std::string, Family>>& AllFamilies() {
   return families;
 }
 
+// ---------------------------------------------------------------------------------- breakdown
+
+/// Where a family's time goes: its calls one by one, and the same call with parts switched off.
+/// Each part runs on every layer like a family and is timed the same way (--breakdown).
+struct Part {
+  std::string family;
+  std::string name;
+  std::function<Status(const LayerInputs&)> run;
+};
+
+template <typename Fn>
+std::function<Status(const LayerInputs&)> Call(Fn fn) {
+  return [fn](const LayerInputs& in) -> Status {
+    auto r = fn(in);
+    return r.ok() ? OkStatus() : r.status();
+  };
+}
+
+/// The 2·(H + 1)·(thresholds + 1) Laplacians ComputeSpectral diagonalizes for one layer: L and
+/// L_sym of every thresholded graph and of the weighted graph, [K, n, n] float64.
+at::Tensor SpectralLaplacians(const at::Tensor& attention) {
+  at::Tensor heads = attention.to(at::kDouble);
+  at::Tensor m = at::cat({heads, heads.mean(0, /*keepdim=*/true)});
+  const int64_t n = m.size(-1);
+  m = m * (1 - at::eye(n, m.options())).unsqueeze(0);
+  std::vector<at::Tensor> weights;
+  for (double tau : spectral::DefaultSpectralThresholds()) {
+    at::Tensor b = m.gt(tau).to(at::kDouble);
+    weights.push_back((b + b.transpose(1, 2)) * 0.5);
+  }
+  weights.push_back((m + m.transpose(1, 2)) * 0.5);
+  at::Tensor w = at::cat(weights);
+  return at::cat({spectral::CombinatorialLaplacians(w), spectral::NormalizedLaplacians(w)})
+      .contiguous();
+}
+
+std::vector<Part> Parts() {
+  std::vector<Part> parts;
+  parts.push_back({"sink", "ComputeSinkMetrics", Call([](const LayerInputs& in) {
+                     return sink::ComputeSinkMetrics(in.attention, {});
+                   })});
+  parts.push_back({"sink", "FindMassiveActivations", Call([](const LayerInputs& in) {
+                     return sink::FindMassiveActivations(in.hidden_out);
+                   })});
+  parts.push_back(
+      {"topology", "H0 only (max_dim 0), with + without sink", Call([](const LayerInputs& in) {
+         topology::TopologyMetricsOptions o;
+         o.max_dim = 0;
+         return topology::ComputeTopologyMetrics(in.attention, o);
+       })});
+  parts.push_back(
+      {"topology", "H0 + H1, full matrix only (sink_rule none)", Call([](const LayerInputs& in) {
+         topology::TopologyMetricsOptions o;
+         o.sink_rule = std::nullopt;
+         return topology::ComputeTopologyMetrics(in.attention, o);
+       })});
+  parts.push_back({"spectral", "compute_paths = false (no shortest paths, no clustering)",
+                   Call([](const LayerInputs& in) {
+                     spectral::SpectralOptions o;
+                     o.compute_paths = false;
+                     return spectral::ComputeSpectral(in.attention, o);
+                   })});
+  parts.push_back(
+      {"spectral", "weighted graph only (thresholds {})", Call([](const LayerInputs& in) {
+         spectral::SpectralOptions o;
+         o.thresholds.clear();
+         return spectral::ComputeSpectral(in.attention, o);
+       })});
+  parts.push_back({"spectral", "building the 160 Laplacians (48x48) alone",
+                   Call([](const LayerInputs& in) -> StatusOr<at::Tensor> {
+                     return SpectralLaplacians(in.attention);
+                   })});
+  parts.push_back({"spectral", "their eigenvalues alone (Eigen, the kAuto CPU solver)",
+                   [](const LayerInputs& in) -> Status {
+                     return spectral::BatchedSymmetricEigenvalues(
+                                in.spectral_laplacians, spectral::SymmetricEigenSolver::kEigen)
+                         .status();
+                   }});
+  parts.push_back({"spectral", "their eigenvalues alone (one batched at::linalg_eigvalsh)",
+                   [](const LayerInputs& in) -> Status {
+                     return spectral::BatchedSymmetricEigenvalues(
+                                in.spectral_laplacians, spectral::SymmetricEigenSolver::kLibtorch)
+                         .status();
+                   }});
+  parts.push_back({"rmt", "at::linalg_svdvals + at::linalg_eigvalsh of [10, 48, 48] alone",
+                   Call([](const LayerInputs& in) -> StatusOr<double> {
+                     at::Tensor h = in.attention.to(at::kDouble);
+                     at::Tensor m = at::cat({h, h.mean(0, /*keepdim=*/true)});
+                     at::Tensor s = at::linalg_svdvals(m);
+                     at::Tensor e = at::linalg_eigvalsh(at::matmul(m, m.transpose(1, 2)));
+                     return s.sum().item<double>() + e.sum().item<double>();
+                   })});
+  parts.push_back({"infogeo", "ComputeKlSinks", Call([](const LayerInputs& in) {
+                     return infogeo::ComputeKlSinks(in.attention, {});
+                   })});
+  parts.push_back({"infogeo", "ComputeAttentionFisher", Call([](const LayerInputs& in) {
+                     return infogeo::ComputeAttentionFisher(in.attention);
+                   })});
+  parts.push_back({"value", "ComputeAttentionValue", Call([](const LayerInputs& in) {
+                     return value::ComputeAttentionValue(in.attention, in.hidden_in, in.hidden_out);
+                   })});
+  parts.push_back(
+      {"value", "ComputeReferencePoint(residual stream)", Call([](const LayerInputs& in) {
+         return value::ComputeReferencePoint(in.attention, in.hidden_in);
+       })});
+  parts.push_back({"value", "ComputeReferencePoint(v, per head)", Call([](const LayerInputs& in) {
+                     return value::ComputeReferencePoint(in.attention, in.v);
+                   })});
+  parts.push_back({"decomposition", "DecomposeOutput", Call([](const LayerInputs& in) {
+                     return decomposition::DecomposeOutput(in.hidden_in, in.attn_out, in.mlp_out,
+                                                           in.hidden_out);
+                   })});
+  parts.push_back({"decomposition", "ComputeVectorSpread", Call([](const LayerInputs& in) {
+                     return decomposition::ComputeVectorSpread(in.hidden_out);
+                   })});
+  parts.push_back({"decomposition", "ComputeMlpSubspace", Call([](const LayerInputs& in) {
+                     return decomposition::ComputeMlpSubspace(in.mlp_out, in.attn_out, {});
+                   })});
+  return parts;
+}
+
 // ------------------------------------------------------------------------------------- driver
 
 struct Args {
@@ -307,6 +434,7 @@ struct Args {
   int warmup = 1;
   int repeat = 5;
   int threads = 1;
+  bool breakdown = false;
 };
 
 StatusOr<std::vector<LayerInputs>> ReadCapture(const std::string& path) {
@@ -461,6 +589,34 @@ Status Run(const Args& args) {
       {"ms_per_layer_median", per_layer_ms(Median(totals))},
       {"ms_per_layer_min", per_layer_ms(*std::min_element(totals.begin(), totals.end()))}};
   std::printf("%s\n", total.dump().c_str());
+  if (!args.breakdown) return OkStatus();
+
+  for (auto& layer : layers) layer.spectral_laplacians = SpectralLaplacians(layer.attention);
+  for (const Part& part : Parts()) {
+    bool selected = false;
+    for (const auto& f : families) selected |= f.first == part.family;
+    if (!selected) continue;
+    for (int w = 0; w < std::max(1, args.warmup); ++w) {
+      for (const auto& layer : layers) RETURN_IF_ERROR(part.run(layer));
+    }
+    std::vector<double> pass_seconds;
+    for (int r = 0; r < args.repeat; ++r) {
+      double pass = 0;
+      for (const auto& layer : layers) {
+        const auto t0 = Clock::now();
+        RETURN_IF_ERROR(part.run(layer));
+        pass += std::chrono::duration<double>(Clock::now() - t0).count();
+      }
+      pass_seconds.push_back(pass);
+    }
+    nlohmann::json line = {{"impl", "sinkscope"},
+                           {"breakdown", part.family},
+                           {"part", part.name},
+                           {"ms_per_layer_median", per_layer_ms(Median(pass_seconds))},
+                           {"ms_per_layer_min", per_layer_ms(*std::min_element(
+                                                    pass_seconds.begin(), pass_seconds.end()))}};
+    std::printf("%s\n", line.dump().c_str());
+  }
   return OkStatus();
 }
 
@@ -478,6 +634,8 @@ int main(int argc, char** argv) {
   app.add_option("--warmup", args.warmup, "Untimed passes over all layers")->capture_default_str();
   app.add_option("--repeat", args.repeat, "Timed passes over all layers")->capture_default_str();
   app.add_option("--threads", args.threads, "libtorch intra-op threads")->capture_default_str();
+  app.add_flag("--breakdown", args.breakdown,
+               "Then time each family's calls and variants separately (where the time goes)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

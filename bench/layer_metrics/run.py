@@ -132,6 +132,8 @@ def main():
     parser.add_argument("--cpu", default=str((os.cpu_count() or 1) - 1),
                         help="CPU to pin both sides to (taskset), or 'none'")
     parser.add_argument("--families", default=",".join(FAMILIES))
+    parser.add_argument("--no-breakdown", action="store_true",
+                        help="skip sinkscope's per-call breakdown (where each family's time goes)")
     args = parser.parse_args()
     cpu = None if args.cpu == "none" or not shutil.which("taskset") else int(args.cpu)
     families = [f for f in args.families.split(",") if f]
@@ -165,15 +167,21 @@ def main():
             raise SystemExit(1)
 
         timing = {impl: {f: [] for f in families + ["total"]} for impl in ("sinkscope", "numpy")}
+        breakdown = {}  # (family, part) → ms per layer, one per round
         checks = {}
         for r in range(args.rounds):
             order = [("sinkscope", ours_cmd), ("numpy", theirs_cmd)]
             if r % 2:
                 order.reverse()
             for impl, cmd in order:
+                extra = ["--breakdown"] if impl == "sinkscope" and not args.no_breakdown else []
                 lines = run_json_lines(pinned(cmd + ["--warmup", str(args.warmup), "--repeat",
-                                                     str(args.repeat)], cpu), env)
+                                                     str(args.repeat)] + extra, cpu), env)
                 for line in lines:
+                    if "breakdown" in line:
+                        breakdown.setdefault((line["breakdown"], line["part"]), []).append(
+                            line["ms_per_layer_median"])
+                        continue
                     timing[impl][line["family"]].append(line["ms_per_layer_median"])
                     if "checksum" in line:
                         checks.setdefault((impl, line["family"]), line["checksum"])
@@ -213,6 +221,16 @@ def main():
         summary["families"][family] = {"sinkscope_ms_per_layer": ours,
                                        "numpy_ms_per_layer": theirs, "ratio": ratio,
                                        "sinkscope_share_percent": share}
+    if breakdown:
+        print("where sinkscope's time goes (--breakdown: each call alone, or the family with a part "
+              "switched off; ms per layer, median over rounds):")
+        for family in families:
+            print(f"  {family:14s} whole family {med('sinkscope', family):9.3f}")
+            for (fam, part), ms in breakdown.items():
+                if fam == family:
+                    print(f"  {'':14s}   {part:66s} {statistics.median(ms):9.3f}")
+        summary["breakdown"] = {f"{fam}: {part}": statistics.median(ms)
+                                for (fam, part), ms in breakdown.items()}
     total_ratio = summary["families"]["total"]["ratio"]
     verdict = "meets" if total_ratio >= TARGET_RATIO else "below"
     print(f"total ratio {total_ratio:.1f}x ({verdict} the >= {TARGET_RATIO:.0f}x target); share = "
