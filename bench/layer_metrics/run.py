@@ -201,7 +201,9 @@ def main():
     for family in families:
         s = stats.get(family, {"values": 0, "max_rel": 0.0, "max_rel_name": ""})
         print(f"  {family:14s} {s['values']:7d} values, largest relative deviation "
-              f"{s['max_rel']:.1e} ({s['max_rel_name'] or '-'})")
+              f"{s['max_rel']:.1e} ({s['max_rel_name'] or '-'}); checksum "
+              f"{checks.get(('sinkscope', family), math.nan):.10g} / "
+              f"{checks.get(('numpy', family), math.nan):.10g}")
     header = (f"{'family':14s} {'sinkscope ms/layer':>19s} {'(min-max)':>17s} "
               f"{'numpy ms/layer':>15s} {'(min-max)':>19s} {'ratio':>8s} {'share':>6s}")
     print(header)
