@@ -8,11 +8,12 @@ Llama-style forward pass instead of loading one. Shape (HF config of SmolLM2-135
 tokens, causal.
 
 What makes it look like a real decoder rather than uniform noise:
-  * attention is the causal softmax of q·kᵀ/√64 computed from the layer's own (RMS-normed)
+  * attention is the causal softmax of 1.5·q·kᵀ/√64 computed from the layer's own (RMS-normed)
     residual stream through random projections, plus a per-head structural bias: most heads of
-    layers ≥ 2 put a strong logit bonus on key 0 (the first-token sink, mass 0.4–0.95), some heads
-    are local (the diagonal and the previous token), a few are diffuse; layers 0–1 have weak
-    sinks, as real models do;
+    layers ≥ 2 put a strong logit bonus on key 0 (the first-token sink: with seed 0, 69 % of
+    those heads have first-token mass f > 0.3, up to 0.99, median f 0.6), some heads are local
+    (the diagonal and the previous token), a few are diffuse; layers 0–1 have weak sinks
+    (f ≤ 0.15), as real models do;
   * GQA: query head h reads KV head ⌊h·3/9⌋;
   * the residual stream is consistent: hidden_out = hidden_in + attn_out + mlp_out exactly (in
     float64 before the cast), attn_out = concat(attn_heads) · W_o, attn_heads = A · v,

@@ -224,8 +224,8 @@ def main():
                                        "numpy_ms_per_layer": theirs, "ratio": ratio,
                                        "sinkscope_share_percent": share}
     if breakdown:
-        print("where sinkscope's time goes (--breakdown: each call alone, or the family with a part "
-              "switched off; ms per layer, median over rounds):")
+        print("where sinkscope's time goes (--breakdown: each call alone, or the family with a "
+              "part switched off; ms per layer, median over rounds):")
         for family in families:
             print(f"  {family:14s} whole family {med('sinkscope', family):9.3f}")
             for (fam, part), ms in breakdown.items():
