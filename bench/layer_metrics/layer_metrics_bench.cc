@@ -292,16 +292,14 @@ Status RunDecomposition(const LayerInputs& in, Values* out) {
   return OkStatus();
 }
 
-const std::vector<std::pair<std::string, Family>>& AllFamilies() {
-  static const std::vector<std::pair<std::string, Family>> families = {
-      {"sink", RunSink},
-      {"topology", RunTopology},
-      {"spectral", RunSpectral},
-      {"rmt", RunRmt},
-      {"infogeo", RunInfogeo},
-      {"value", RunValue},
-      {"decomposition", RunDecomposition}};
-  return families;
+std::vector<std::pair<std::string, Family>> AllFamilies() {
+  return {{"sink", RunSink},
+          {"topology", RunTopology},
+          {"spectral", RunSpectral},
+          {"rmt", RunRmt},
+          {"infogeo", RunInfogeo},
+          {"value", RunValue},
+          {"decomposition", RunDecomposition}};
 }
 
 // ---------------------------------------------------------------------------------- breakdown
