@@ -24,29 +24,25 @@ struct Tridiagonal {
   double pivmin;  // pivots smaller than this in magnitude are replaced by −pivmin (LAPACK dlaebz)
 };
 
-/// For each chain c: the number of eigenvalues below x[c] of the matrix t[c / kPerMatrix] (the
-/// negative pivots of T − x I = L D Lᵀ). The recurrences are independent, so their divisions
-/// overlap: at n = 48, 6 chains took 425 ns per count and 3 chains 412 ns (one chain 267 ns).
-template <int kChains, int kPerMatrix>
+/// For each chain c: the number of eigenvalues below x[c] of the matrix t[c] (the negative
+/// pivots of T − x I = L D Lᵀ). The recurrences are independent, so their divisions overlap: at
+/// n = 48 one count cost 267 ns for one chain, 412 ns for 3, 425 ns for 6 and 514 ns for 8.
+template <int kChains>
 void SturmCounts(const Tridiagonal* const* t, const double* x, int64_t* count) {
   const int64_t n = t[0]->n;
   double q[kChains];
   int64_t negative[kChains];
   for (int c = 0; c < kChains; ++c) {
-    q[c] = t[c / kPerMatrix]->d[0] - x[c];
+    q[c] = t[c]->d[0] - x[c];
     negative[c] = 0;
   }
   for (int64_t i = 1;; ++i) {
     for (int c = 0; c < kChains; ++c) {
-      const double pivmin = t[c / kPerMatrix]->pivmin;
-      if (std::abs(q[c]) < pivmin) q[c] = -pivmin;
+      if (std::abs(q[c]) < t[c]->pivmin) q[c] = -t[c]->pivmin;
       negative[c] += q[c] < 0 ? 1 : 0;
     }
     if (i == n) break;
-    for (int c = 0; c < kChains; ++c) {
-      const Tridiagonal& m = *t[c / kPerMatrix];
-      q[c] = m.d[i] - x[c] - m.e2[i - 1] / q[c];
-    }
+    for (int c = 0; c < kChains; ++c) q[c] = t[c]->d[i] - x[c] - t[c]->e2[i - 1] / q[c];
   }
   for (int c = 0; c < kChains; ++c) count[c] = negative[c];
 }
@@ -70,46 +66,59 @@ Bracket SpectrumBracket(const Tridiagonal& t, const double* e) {
   return {lo - slack, hi + slack, 4 * kEpsilon * norm + 4 * t.pivmin};
 }
 
-/// λ2, λ3 and λn (indices clamped to n; the caller drops what n lacks) of two tridiagonal matrices
-/// at once (the same one twice is fine), by bisection: out[m][0..2].
-void BisectSelectedPair(const Tridiagonal* const t[2], const Bracket bracket[2], double out[2][3]) {
-  constexpr int kPerMatrix = 3, kChains = 2 * kPerMatrix;
-  const int64_t n = t[0]->n;
-  const int64_t target[kPerMatrix] = {std::min<int64_t>(2, n), std::min<int64_t>(3, n), n};
-  double low[kChains], high[kChains];
-  for (int c = 0; c < kChains; ++c) {
-    low[c] = bracket[c / kPerMatrix].lo;
-    high[c] = bracket[c / kPerMatrix].hi;
-  }
-  for (int iteration = 0; iteration < 128; ++iteration) {
-    double mid[kChains];
-    bool done = true;
+/// One eigenvalue to find: λ_target of *t, written to *out.
+struct BisectionJob {
+  const Tridiagonal* t;
+  const Bracket* bracket;
+  int64_t target;  // 1-based, ≤ n
+  double* out;
+};
+
+/// Runs the jobs by bisection, kChains at a time (the last block padded with its first job).
+void Bisect(const std::vector<BisectionJob>& jobs) {
+  constexpr int kChains = 8;
+  for (size_t begin = 0; begin < jobs.size(); begin += kChains) {
+    const BisectionJob* job[kChains];
+    const Tridiagonal* t[kChains];
+    double low[kChains], high[kChains];
     for (int c = 0; c < kChains; ++c) {
-      mid[c] = 0.5 * (low[c] + high[c]);
-      done = done && high[c] - low[c] <= bracket[c / kPerMatrix].tolerance;
+      job[c] = &jobs[begin + c < jobs.size() ? begin + c : begin];
+      t[c] = job[c]->t;
+      low[c] = job[c]->bracket->lo;
+      high[c] = job[c]->bracket->hi;
     }
-    if (done) break;
-    int64_t below[kChains];
-    SturmCounts<kChains, kPerMatrix>(t, mid, below);
-    for (int c = 0; c < kChains; ++c) {
-      // At least target eigenvalues below mid: λ_target < mid.
-      if (below[c] >= target[c % kPerMatrix]) {
-        high[c] = mid[c];
-      } else {
-        low[c] = mid[c];
+    for (int iteration = 0; iteration < 128; ++iteration) {
+      double mid[kChains];
+      bool done = true;
+      for (int c = 0; c < kChains; ++c) {
+        mid[c] = 0.5 * (low[c] + high[c]);
+        done = done && high[c] - low[c] <= job[c]->bracket->tolerance;
+      }
+      if (done) break;
+      int64_t below[kChains];
+      SturmCounts<kChains>(t, mid, below);
+      for (int c = 0; c < kChains; ++c) {
+        // At least target eigenvalues below mid: λ_target < mid.
+        if (below[c] >= job[c]->target) {
+          high[c] = mid[c];
+        } else {
+          low[c] = mid[c];
+        }
       }
     }
+    for (int c = 0; c < kChains; ++c) *job[c]->out = 0.5 * (low[c] + high[c]);
   }
-  for (int c = 0; c < kChains; ++c) out[c / kPerMatrix][c % kPerMatrix] = 0.5 * (low[c] + high[c]);
 }
 
 using RowMajorMatrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
-std::vector<LaplacianEigenvalues> ByBisection(const at::Tensor& matrices) {
-  const int64_t k = matrices.size(0), n = matrices.size(1);
+}  // namespace
+
+std::vector<LaplacianEigenvalues> ComputeLaplacianEigenvaluesCpu(const double* in, int64_t k,
+                                                                 int64_t n, int64_t num_complete) {
   std::vector<LaplacianEigenvalues> out(static_cast<size_t>(k));
   if (n == 0) return out;
-  const double* in = matrices.data_ptr<double>();
+  num_complete = std::clamp<int64_t>(num_complete, 0, k);
   // Every matrix tridiagonalized first (diagonal, off-diagonal and its squares, n values each),
   // then bisection on pairs of them.
   std::vector<double> d(static_cast<size_t>(k * n)), e(d.size()), e2(d.size());
@@ -132,28 +141,29 @@ std::vector<LaplacianEigenvalues> ByBisection(const at::Tensor& matrices) {
     t[m] = {dm, e2m, n, std::numeric_limits<double>::min() * std::max(1.0, e2_max)};
     brackets[m] = SpectrumBracket(t[m], em);
   }
-  for (int64_t m = 0; m < k; m += 2) {
-    const int64_t other = std::min(m + 1, k - 1);
-    const Tridiagonal* pair[2] = {&t[m], &t[other]};
-    const Bracket pair_brackets[2] = {brackets[m], brackets[other]};
-    double selected[2][3];
-    BisectSelectedPair(pair, pair_brackets, selected);
-    for (int64_t p = 0; p < 2 && m + p < k; ++p) {
-      LaplacianEigenvalues& v = out[m + p];
-      if (n >= 2) v.second = selected[p][0];
-      if (n >= 3) v.third = selected[p][1];
-      v.largest = selected[p][2];
-      v.zero_tolerance = ZeroTolerance(n, v.largest);
-    }
-  }
+  // λ2 of every matrix, λ3 and λn of the first num_complete (jobs interleaved 8 at a time).
+  std::vector<BisectionJob> jobs;
+  std::vector<double> largest(static_cast<size_t>(k), std::numeric_limits<double>::quiet_NaN());
   for (int64_t m = 0; m < k; ++m) {
+    LaplacianEigenvalues& v = out[m];
+    if (n >= 2) jobs.push_back({&t[m], &brackets[m], 2, &v.second});
+    if (m >= num_complete) continue;
+    if (n >= 3) jobs.push_back({&t[m], &brackets[m], 3, &v.third});
+    jobs.push_back({&t[m], &brackets[m], n, &v.largest});
+  }
+  Bisect(jobs);
+  for (int64_t m = 0; m < num_complete; ++m) {
+    LaplacianEigenvalues& v = out[m];
+    v.zero_tolerance = ZeroTolerance(n, v.largest);
     // Eigenvalues ≤ tolerance: those below the next double up.
-    const double at[1] = {std::nextafter(out[m].zero_tolerance, INFINITY)};
+    const double at[1] = {std::nextafter(v.zero_tolerance, INFINITY)};
     const Tridiagonal* one[1] = {&t[m]};
-    SturmCounts<1, 1>(one, at, &out[m].zero_multiplicity);
+    SturmCounts<1>(one, at, &v.zero_multiplicity);
   }
   return out;
 }
+
+namespace {
 
 std::vector<LaplacianEigenvalues> FromSpectra(const at::Tensor& spectra) {
   const int64_t k = spectra.size(0), n = spectra.size(1);
@@ -194,7 +204,9 @@ StatusOr<std::vector<LaplacianEigenvalues>> ComputeLaplacianEigenvalues(
       return InvalidArgumentError("eigenvalues: the eigen solver needs CPU tensors, got {}",
                                   matrices.device().str());
     }
-    return ByBisection(matrices.contiguous());
+    const at::Tensor contiguous = matrices.contiguous();
+    return ComputeLaplacianEigenvaluesCpu(contiguous.data_ptr<double>(), contiguous.size(0),
+                                          contiguous.size(1), contiguous.size(0));
   }
   ASSIGN_OR_RETURN(at::Tensor spectra, BatchedSymmetricEigenvalues(matrices, solver));
   ASSIGN_OR_RETURN(at::Tensor host,

@@ -44,4 +44,12 @@ struct LaplacianEigenvalues {
 StatusOr<std::vector<LaplacianEigenvalues>> ComputeLaplacianEigenvalues(
     const at::Tensor& matrices, SymmetricEigenSolver solver = SymmetricEigenSolver::kAuto);
 
+/// The same for k row-major float64 n×n matrices at `matrices` (host memory, k·n·n values), by
+/// tridiagonalization and bisection: the analyzer's CPU path, which builds its Laplacians in
+/// reused buffers. Only the first `num_complete` matrices get every field; the others only
+/// `second` (third and largest stay NaN, the zero fields 0): a normalized Laplacian's metrics read
+/// λ2 alone.
+std::vector<LaplacianEigenvalues> ComputeLaplacianEigenvaluesCpu(const double* matrices, int64_t k,
+                                                                 int64_t n, int64_t num_complete);
+
 }  // namespace sinkscope::analyzers::spectral
