@@ -1,5 +1,6 @@
 #include "analyzers/decomposition/ablation_effect.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <span>

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <utility>
 #include <vector>
 
@@ -30,8 +31,9 @@ StatusOr<std::vector<int64_t>> ParseList(const std::string& text, const char* fl
 std::vector<int> ToInts(const std::vector<int64_t>& values) {
   std::vector<int> out;
   for (int64_t v : values) {
-    // Out-of-int values are passed as -1 so the runtime's range check reports them.
-    out.push_back(v < 0 || v > 1'000'000'000 ? -1 : static_cast<int>(v));
+    // Clamped, not wrapped: the runtime's range check then reports a value outside int.
+    out.push_back(static_cast<int>(
+        std::clamp<int64_t>(v, std::numeric_limits<int>::min(), std::numeric_limits<int>::max())));
   }
   return out;
 }
