@@ -27,4 +27,8 @@ void AddKlCommand(CLI::App& app);
 /// `value` (attention–value geometry) and `reference-point`.
 void AddValueCommands(CLI::App& app);
 
+/// `ablation-effect` (attention change after an MLP-output ablation) and `mlp-subspace` (top-r
+/// directions of a token's MLP outputs, written for sinkscope-run; ablation_command.cc).
+void AddAblationCommands(CLI::App& app);
+
 }  // namespace sinkscope::cli

@@ -10,6 +10,8 @@
 //   (infogeo_command.cc) sinkscope-metrics value A X Y         attention–value geometry
 //   (value_command.cc) sinkscope-metrics reference-point A V reference-point metrics
 //   (value_command.cc)
+//   sinkscope-metrics ablation-effect BASE ABLATED --layer L   attention change after an MLP
+//   ablation; sinkscope-metrics mlp-subspace RUN --layer L --out dirs.npy (ablation_command.cc)
 //
 // Matrices come as NumPy .npy (2-D, or 3-D for a layer's heads), CSV, or ripser's text formats.
 // Errors go to stderr with the file name; the exit status is 1 (2 for bad usage).
@@ -27,6 +29,7 @@ int main(int argc, char** argv) {
   sinkscope::cli::AddSinkCommands(app);
   sinkscope::cli::AddKlCommand(app);
   sinkscope::cli::AddValueCommands(app);
+  sinkscope::cli::AddAblationCommands(app);
   CLI11_PARSE(app, argc, argv);
   return 0;
 }

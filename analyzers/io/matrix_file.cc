@@ -1,5 +1,6 @@
 #include "analyzers/io/matrix_file.h"
 
+#include <bit>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -192,6 +193,7 @@ StatusOr<Matrix> ParseNpy(std::string_view bytes, std::string_view name,
     pos = static_cast<size_t>(ptr - shape.data());
     if (dims.size() > 8) break;
   }
+  if (dims.size() == 1 && limits.npy_vector_as_row) dims.insert(dims.begin(), 1);
   if (dims.size() != 2 && dims.size() != 3) {
     return InvalidArgumentError(
         "{}: a 2-D array (or a 3-D stack of matrices) is required, shape is {}", name, shape);
@@ -271,6 +273,40 @@ StatusOr<Matrix> ReadMatrixFile(const std::filesystem::path& file, MatrixFormat 
     return DataLossError("{}: short read ({} of {} bytes)", name, in.gcount(), size);
   }
   return ParseMatrix(bytes, format, name, limits);
+}
+
+Status WriteNpyFile(const std::filesystem::path& file, const Matrix& matrix) {
+  static_assert(std::endian::native == std::endian::little, "the .npy writer assumes '<f4'");
+  const std::string name = file.string();
+  if (matrix.depth < 1 || matrix.rows < 0 || matrix.cols < 0 ||
+      static_cast<int64_t>(matrix.values.size()) != matrix.depth * matrix.rows * matrix.cols) {
+    return InvalidArgumentError("{}: {} values do not fill a {}x{}x{} array", name,
+                                matrix.values.size(), matrix.depth, matrix.rows, matrix.cols);
+  }
+  std::string shape = matrix.depth > 1
+                          ? fmt::format("({}, {}, {})", matrix.depth, matrix.rows, matrix.cols)
+                          : fmt::format("({}, {})", matrix.rows, matrix.cols);
+  std::string header =
+      fmt::format("{{'descr': '<f4', 'fortran_order': False, 'shape': {}, }}", shape);
+  // Magic (6) + version (2) + length (2) + header + '\n' is padded to a multiple of 64.
+  const size_t unpadded = 10 + header.size() + 1;
+  header.append((64 - unpadded % 64) % 64, ' ');
+  header.push_back('\n');
+  std::ofstream out(file, std::ios::binary | std::ios::trunc);
+  if (!out) return NotFoundError("{}: cannot open for writing", name);
+  const auto len = static_cast<uint16_t>(header.size());
+  std::string preamble = "\x93NUMPY";
+  preamble += static_cast<char>(1);  // format version 1.0
+  preamble += static_cast<char>(0);
+  preamble += static_cast<char>(len & 0xff);
+  preamble += static_cast<char>(len >> 8);
+  out.write(preamble.data(), static_cast<std::streamsize>(preamble.size()));
+  out.write(header.data(), static_cast<std::streamsize>(header.size()));
+  out.write(reinterpret_cast<const char*>(matrix.values.data()),
+            static_cast<std::streamsize>(matrix.values.size() * sizeof(float)));
+  out.flush();
+  if (!out) return DataLossError("{}: write failed", name);
+  return OkStatus();
 }
 
 }  // namespace sinkscope::analyzers::io

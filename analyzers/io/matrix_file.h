@@ -35,6 +35,9 @@ struct MatrixFileLimits {
   int64_t max_file_bytes = int64_t{1} << 31;  ///< larger files are refused (ResourceExhausted)
   int64_t max_rows = 1 << 16;                 ///< also the limit on columns
   int64_t max_elements = int64_t{1} << 28;    ///< rows × cols
+  /// Accept a 1-D .npy array [d] as the 1×d matrix (a single vector, e.g. a direction file);
+  /// by default only 2-D and 3-D arrays are read.
+  bool npy_vector_as_row = false;
 };
 
 /// A dense row-major float32 matrix ([rows, cols]), or a stack of `depth` of them ([depth, rows,
@@ -55,5 +58,10 @@ StatusOr<Matrix> ReadMatrixFile(const std::filesystem::path& file, MatrixFormat 
 /// The same readers over bytes already in memory; `name` is used in messages.
 StatusOr<Matrix> ParseMatrix(std::string_view bytes, MatrixFormat format, std::string_view name,
                              const MatrixFileLimits& limits = {});
+
+/// Writes `matrix` as a little-endian float32 C-order .npy file (format 1.0): shape (rows, cols),
+/// or (depth, rows, cols) when depth > 1. NotFound when the file cannot be written, DataLoss on a
+/// short write, InvalidArgument when values.size() ≠ depth·rows·cols.
+Status WriteNpyFile(const std::filesystem::path& file, const Matrix& matrix);
 
 }  // namespace sinkscope::analyzers::io

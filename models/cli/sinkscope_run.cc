@@ -4,6 +4,9 @@
 //   sinkscope-run --model DIR|org/name[@rev] (--ids 1,2,3 | --text "…") [--ids …] [--text …]
 //                 [--no-special] [--capture attention,hidden] [--layers 0,5]
 //                 [--dtype fp32|bf16|fp16] [--device cpu|cuda] --out FILE
+//                 [interventions: --mlp-ablate-directions FILE | --mlp-scale F, --mlp-layers …,
+//                  --mlp-tokens …; --attention-key-columns … --attention-key-layers … (see
+//                  run_interventions.h)]
 //
 // Inputs are every --ids, then every --text, each in the order given. Texts are tokenized with
 // the model directory's tokenizer.json (+ tokenizer_config.json), special tokens added unless
@@ -12,7 +15,9 @@
 // into the text; (0,0) for added special tokens) and `special_positions`; with several inputs the
 // same names under `sentences.<i>.`. The texts are in the metadata (`texts`, a JSON array).
 // Captures are sliced to each input's real tokens (padding removed). Errors go to stderr with
-// exit status 1 (2 for bad command-line usage).
+// exit status 1 (2 for bad command-line usage). With interventions, the ones applied are in the
+// metadata (`interventions`, JSON) and the orthonormalized MLP directions in the tensor
+// `interventions.mlp_directions`.
 #include <algorithm>
 #include <cstdio>
 #include <map>
@@ -31,6 +36,7 @@
 
 #include "core/int_list.h"
 #include "core/status.h"
+#include "models/cli/run_interventions.h"
 #include "models/cpu_threads.h"
 #include "models/formats/checkpoint.h"
 #include "models/model.h"
@@ -94,7 +100,7 @@ at::Tensor SliceSentence(models::CapturePoint point, const at::Tensor& t, int64_
   }
 }
 
-Status Run(const RunArgs& args) {
+Status Run(const RunArgs& args, const run_cli::InterventionArgs& intervention_args) {
   spdlog::info("threads: {}", models::ConfigureCpuThreads(args.threads).ToString());
   if (args.batch_size <= 0) return InvalidArgumentError("--batch-size must be positive");
   std::vector<std::vector<int64_t>> inputs;
@@ -128,6 +134,11 @@ Status Run(const RunArgs& args) {
   for (const auto& w : info.load_warnings) spdlog::warn("{}", w);
   spdlog::info("loaded {} ({} layers, {} heads) on {}", info.model_type, info.num_layers,
                info.num_heads, info.device.str());
+  // --- interventions (run_interventions.h) ---
+  ASSIGN_OR_RETURN(run_cli::ResolvedInterventions interventions,
+                   run_cli::BuildInterventions(intervention_args, info.hidden_size));
+  options.interventions = interventions.interventions;
+  // --- end interventions ---
 
   // Texts: tokenized with the model's own tokenizer; kept with their offsets for the output.
   const size_t first_text = inputs.size();
@@ -202,6 +213,14 @@ Status Run(const RunArgs& args) {
   metadata["model_path"] = info.directory;
   if (!args.texts.empty()) metadata["texts"] = nlohmann::json(args.texts).dump();
   if (!info.revision.empty()) metadata["model_revision"] = info.revision;
+  // --- interventions (run_interventions.h) ---
+  if (!interventions.description.empty()) {
+    metadata["interventions"] = interventions.description.dump();
+  }
+  if (interventions.directions.defined()) {
+    tensors.emplace_back("interventions.mlp_directions", interventions.directions);
+  }
+  // --- end interventions ---
   RETURN_IF_ERROR(formats::WriteSafetensors(args.out, tensors, metadata));
   spdlog::info("wrote {} tensors to {}", tensors.size(), args.out);
   return OkStatus();
@@ -231,13 +250,21 @@ int main(int argc, char** argv) {
   app.add_option("--batch-size", args.batch_size, "Inputs per forward pass")->capture_default_str();
   app.add_option("--threads", args.threads, "CPU threads (default: all cores)");
   app.add_option("--out", args.out, "Output .safetensors file")->required();
+  sinkscope::run_cli::InterventionArgs intervention_args;
+  sinkscope::run_cli::AddInterventionOptions(app, intervention_args);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
+  if (sinkscope::Status usage = sinkscope::run_cli::CheckInterventionUsage(intervention_args);
+      !usage.ok()) {
+    std::fprintf(stderr, "sinkscope-run: %s\nRun with --help for more information.\n",
+                 usage.message().c_str());
+    return 2;
+  }
   spdlog::set_default_logger(spdlog::stderr_color_mt("sinkscope-run"));
-  sinkscope::Status status = sinkscope::Run(args);
+  sinkscope::Status status = sinkscope::Run(args, intervention_args);
   if (!status.ok()) {
     std::fprintf(stderr, "sinkscope-run: %s\n", status.ToString().c_str());
     return 1;

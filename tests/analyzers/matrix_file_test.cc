@@ -141,5 +141,40 @@ TEST(MatrixFileTest, ReadsFromDisk) {
   EXPECT_EQ(m->values, (std::vector<float>{0, 2, 2, 0}));
 }
 
+TEST(MatrixFileTest, OneDimensionalNpyIsARowOnlyWhenAsked) {
+  const std::string vec = Npy("{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }",
+                              Bytes(std::vector<float>{1, -2, 4}));
+  auto refused = ParseMatrix(vec, MatrixFormat::kNpy, "v.npy");
+  EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
+  MatrixFileLimits limits;
+  limits.npy_vector_as_row = true;
+  auto row = ParseMatrix(vec, MatrixFormat::kNpy, "v.npy", limits);
+  ASSERT_TRUE(row.ok()) << row.status().ToString();
+  EXPECT_EQ(row->rows, 1);
+  EXPECT_EQ(row->cols, 3);
+  EXPECT_EQ(row->values, (std::vector<float>{1, -2, 4}));
+}
+
+TEST(MatrixFileTest, WrittenNpyReadsBack) {
+  testing::TempDir dir;
+  Matrix m{2, 3, {0.5f, -1, 2, 3, 1e-7f, -4}, 1};
+  ASSERT_TRUE(WriteNpyFile(dir / "m.npy", m).ok());
+  auto back = ReadMatrixFile(dir / "m.npy", MatrixFormat::kNpy);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->rows, 2);
+  EXPECT_EQ(back->cols, 3);
+  EXPECT_EQ(back->depth, 1);
+  EXPECT_EQ(back->values, m.values);
+  Matrix stack{1, 2, {1, 2, 3, 4}, 2};
+  ASSERT_TRUE(WriteNpyFile(dir / "s.npy", stack).ok());
+  auto s = ReadMatrixFile(dir / "s.npy", MatrixFormat::kNpy);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_EQ(s->depth, 2);
+  EXPECT_EQ(s->values, stack.values);
+  Matrix short_values{2, 2, {1, 2, 3}, 1};
+  EXPECT_EQ(WriteNpyFile(dir / "bad.npy", short_values).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(WriteNpyFile(dir / "no" / "such" / "dir.npy", m).code(), StatusCode::kNotFound);
+}
+
 }  // namespace
 }  // namespace sinkscope::analyzers::io
