@@ -67,8 +67,7 @@ void AddInterventionOptions(CLI::App& app, InterventionArgs& args) {
                  "Comma-separated query heads of the attention-key intervention (default: all)")
       ->group(group);
   app.add_option("--attention-key-scale", args.attention_scale,
-                 "Factor on the chosen key columns (0 removes them)")
-      ->capture_default_str()
+                 "Factor on the chosen key columns (default 0: remove them)")
       ->group(group);
 }
 
@@ -89,7 +88,7 @@ Status CheckInterventionUsage(const InterventionArgs& args) {
     RETURN_IF_ERROR(ParseList(args.mlp_tokens, "--mlp-tokens").status());
   }
   const bool attention = !args.attention_columns.empty() || !args.attention_layers.empty() ||
-                         !args.attention_heads.empty();
+                         !args.attention_heads.empty() || args.attention_scale.has_value();
   if (attention && (args.attention_columns.empty() || args.attention_layers.empty())) {
     return InvalidArgumentError(
         "the attention-key intervention needs both --attention-key-columns and "
@@ -245,13 +244,13 @@ StatusOr<ResolvedInterventions> BuildInterventions(const InterventionArgs& args,
     iv.layers = ToInts(layers);
     iv.heads = ToInts(heads);
     iv.columns = columns;
-    iv.scale = args.attention_scale;
+    iv.scale = args.attention_scale.value_or(0.0);
     out.interventions.attention.push_back(std::move(iv));
     out.description["attention"] = nlohmann::json::array(
         {{{"columns", columns},
           {"layers", layers},
           {"heads", heads.empty() ? nlohmann::json("all") : nlohmann::json(heads)},
-          {"scale", args.attention_scale}}});
+          {"scale", args.attention_scale.value_or(0.0)}}});
   }
   return out;
 }

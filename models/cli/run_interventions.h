@@ -37,7 +37,7 @@ struct InterventionArgs {
   std::string attention_columns;
   std::string attention_layers;
   std::string attention_heads;  ///< empty: every head
-  double attention_scale = 0.0;
+  std::optional<double> attention_scale;  ///< default 0 (remove the columns)
 };
 
 /// Registers the flags above on `app`; values land in `args` (which must outlive the parse).

@@ -182,6 +182,7 @@ def test_attention_key_removal_is_applied_and_recorded(build_dir, llama, tmp_pat
     (["--mlp-scale", "0"], 2, "need --mlp-layers"),
     (["--mlp-layers", "0"], 2, "without an MLP intervention"),
     (["--attention-key-columns", "0"], 2, "needs both"),
+    (["--attention-key-scale", "0.5"], 2, "needs both"),
     (["--mlp-scale", "0", "--mlp-layers", "0,x"], 2, "--mlp-layers"),
     (["--mlp-scale", "0", "--mlp-layers", "5"], 1, "layer 5 does not exist"),
     (["--mlp-scale", "0", "--mlp-layers", "0", "--mlp-tokens", "8"], 1,
