@@ -110,6 +110,19 @@ TEST(RipsTest, ClassesAliveAtTheEnclosingRadiusDieThere) {
   }
   PersistenceResult below = Compute(d, 1, 1.5f);
   EXPECT_EQ(below.barcodes[1], (std::vector<PersistenceInterval>{{1, kInf}}));
+  // Components alive below r merge at r; all-zero distances (r = 0) leave one component only.
+  std::vector<float> two_pairs = {0, 1, 3, 3,  //
+                                  1, 0, 3, 3,  //
+                                  3, 3, 0, 1,  //
+                                  3, 3, 1, 0};
+  PersistenceResult pairs = Compute(two_pairs, 1);
+  EXPECT_EQ(pairs.enclosing_radius, 3.0f);
+  EXPECT_EQ(Sorted(pairs.barcodes[0]),
+            (std::vector<PersistenceInterval>{{0, 1}, {0, 1}, {0, 3}, {0, kInf}}));
+  EXPECT_EQ(pairs.num_edges, 6);
+  PersistenceResult zeros = Compute(std::vector<float>(25, 0.0f), 1);
+  EXPECT_EQ(zeros.barcodes[0], (std::vector<PersistenceInterval>{{0, kInf}}));
+  EXPECT_TRUE(zeros.barcodes[1].empty());
 }
 
 TEST(RipsTest, ThresholdLeavesEssentialClasses) {
