@@ -315,10 +315,21 @@ StatusOr<PersistenceResult> ComputePersistence(const DistanceMatrixView& distanc
   {
     std::vector<Value>& eccentricity = ws.eccentricity;
     eccentricity.assign(static_cast<size_t>(n), 0);
-    for (Vertex i = 1, k = 0; i < n; ++i) {
-      for (Vertex j = 0; j < i; ++j, ++k) {
-        eccentricity[i] = std::max(eccentricity[i], lower[k]);
-        eccentricity[j] = std::max(eccentricity[j], lower[k]);
+    // Row i of the lower triangle updates the columns j < i element-wise (vectorizable), and its
+    // own maximum in 8 independent lanes (no loop-carried max chain): at n = 64 the one-loop form
+    // was ~5 % of a small matrix's time.
+    for (Vertex i = 1, k = 0; i < n; k += i, ++i) {
+      const Value* row = lower.data() + k;
+      Value* column = eccentricity.data();
+      for (Vertex j = 0; j < i; ++j) column[j] = column[j] < row[j] ? row[j] : column[j];
+      Value lanes[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+      Vertex j = 0;
+      for (; j + 8 <= i; j += 8) {
+        for (int l = 0; l < 8; ++l) lanes[l] = lanes[l] < row[j + l] ? row[j + l] : lanes[l];
+      }
+      for (; j < i; ++j) lanes[0] = lanes[0] < row[j] ? row[j] : lanes[0];
+      for (int l = 0; l < 8; ++l) {
+        eccentricity[i] = eccentricity[i] < lanes[l] ? lanes[l] : eccentricity[i];
       }
     }
     for (Value e : eccentricity) enclosing_radius = std::min(enclosing_radius, e);
