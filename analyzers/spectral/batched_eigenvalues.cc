@@ -45,6 +45,19 @@ StatusOr<SymmetricEigenSolver> ParseSymmetricEigenSolver(std::string_view name) 
   return InvalidArgumentError("unknown eigensolver '{}' (libtorch, eigen or auto)", name);
 }
 
+StatusOr<SymmetricEigenSolver> ResolveSymmetricEigenSolver(SymmetricEigenSolver solver,
+                                                           const at::Tensor& matrices) {
+  const bool cpu = matrices.device().is_cpu();
+  if (solver == SymmetricEigenSolver::kAuto) {
+    return cpu ? SymmetricEigenSolver::kEigen : SymmetricEigenSolver::kLibtorch;
+  }
+  if (solver == SymmetricEigenSolver::kEigen && !cpu) {
+    return InvalidArgumentError("eigenvalues: the eigen solver needs CPU tensors, got {}",
+                                matrices.device().str());
+  }
+  return solver;
+}
+
 StatusOr<at::Tensor> BatchedSymmetricEigenvalues(const at::Tensor& matrices,
                                                  SymmetricEigenSolver solver) {
   if (!matrices.defined()) return InvalidArgumentError("eigenvalues: matrices are missing");
@@ -60,15 +73,8 @@ StatusOr<at::Tensor> BatchedSymmetricEigenvalues(const at::Tensor& matrices,
   if (matrices.size(0) == 0 || matrices.size(1) == 0) {
     return at::empty({matrices.size(0), matrices.size(1)}, matrices.options());
   }
-  if (solver == SymmetricEigenSolver::kAuto) {
-    solver =
-        matrices.device().is_cpu() ? SymmetricEigenSolver::kEigen : SymmetricEigenSolver::kLibtorch;
-  }
+  ASSIGN_OR_RETURN(solver, ResolveSymmetricEigenSolver(solver, matrices));
   if (solver == SymmetricEigenSolver::kEigen) {
-    if (!matrices.device().is_cpu()) {
-      return InvalidArgumentError("eigenvalues: the eigen solver needs CPU tensors, got {}",
-                                  matrices.device().str());
-    }
     at::Tensor in = matrices.contiguous();
     at::Tensor out = at::empty({in.size(0), in.size(1)}, in.options());
     const bool ok =

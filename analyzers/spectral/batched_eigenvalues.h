@@ -35,6 +35,11 @@ enum class SymmetricEigenSolver {
 std::string_view SymmetricEigenSolverName(SymmetricEigenSolver solver);
 StatusOr<SymmetricEigenSolver> ParseSymmetricEigenSolver(std::string_view name);
 
+/// kAuto resolved for `matrices` (kEigen on the CPU, kLibtorch elsewhere); InvalidArgument when
+/// kEigen is asked for a tensor that is not on the CPU.
+StatusOr<SymmetricEigenSolver> ResolveSymmetricEigenSolver(SymmetricEigenSolver solver,
+                                                           const at::Tensor& matrices);
+
 /// The eigenvalues of each matrix of `matrices` ([K, n, n], symmetric, float32 or float64), in
 /// ascending order, as [K, n] of the same dtype on the same device. Only the lower triangle is read
 /// (LAPACK's UPLO = 'L'). No host round trip: the result stays on the input's device.

@@ -200,15 +200,8 @@ StatusOr<std::vector<LaplacianEigenvalues>> ComputeLaplacianEigenvalues(
     return InvalidArgumentError("eigenvalues: Laplacians must be float64, got {}",
                                 c10::toString(matrices.scalar_type()));
   }
-  if (solver == SymmetricEigenSolver::kAuto) {
-    solver =
-        matrices.device().is_cpu() ? SymmetricEigenSolver::kEigen : SymmetricEigenSolver::kLibtorch;
-  }
+  ASSIGN_OR_RETURN(solver, ResolveSymmetricEigenSolver(solver, matrices));
   if (solver == SymmetricEigenSolver::kEigen) {
-    if (!matrices.device().is_cpu()) {
-      return InvalidArgumentError("eigenvalues: the eigen solver needs CPU tensors, got {}",
-                                  matrices.device().str());
-    }
     const at::Tensor contiguous = matrices.contiguous();
     return ComputeLaplacianEigenvaluesCpu(contiguous.data_ptr<double>(), contiguous.size(0),
                                           contiguous.size(1), contiguous.size(0));

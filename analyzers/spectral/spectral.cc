@@ -288,10 +288,9 @@ StatusOr<SpectralResult> ComputeSpectral(const at::Tensor& attention,
     result.matrices[i].health = health[i];
   }
 
-  const bool host_path =
-      batch.matrices.device().is_cpu() && (options.eigen_solver == SymmetricEigenSolver::kAuto ||
-                                           options.eigen_solver == SymmetricEigenSolver::kEigen);
-  if (host_path) {
+  ASSIGN_OR_RETURN(const SymmetricEigenSolver solver,
+                   ResolveSymmetricEigenSolver(options.eigen_solver, batch.matrices));
+  if (solver == SymmetricEigenSolver::kEigen) {
     ComputeOnHost(batch.matrices, options, result);
     return result;
   }
