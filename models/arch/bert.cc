@@ -100,6 +100,7 @@ class BertModel final : public Model {
  public:
   BertModel(BertConfig config, Weights weights)
       : Model(config.info), config_(std::move(config)), w_(std::move(weights)) {
+    parameters_ = w_.parameters();
     qkv_ = FuseLayerProjections(w_, info_.num_layers, "encoder.layer.{}.attention.self.",
                                 {"query", "key", "value"});
     for (int l = 0; l < info_.num_layers; ++l) {

@@ -87,6 +87,7 @@ class Gpt2Model final : public Model {
  public:
   Gpt2Model(Gpt2Config config, Weights weights)
       : Model(config.info), config_(std::move(config)), w_(std::move(weights)) {
+    parameters_ = w_.parameters();
     // transformers Conv1D stores weights as [in,out] (addmm(bias, x, W)); TakeLinear transposes.
     for (int l = 0; l < info_.num_layers; ++l) {
       const std::string p = fmt::format("h.{}.", l);

@@ -97,6 +97,7 @@ class GptNeoXModel final : public Model {
         config_(std::move(config)),
         w_(std::move(weights)),
         rotary_(config_.rope) {
+    parameters_ = w_.parameters();
     for (int l = 0; l < info_.num_layers; ++l) {
       const std::string p = fmt::format("layers.{}.", l);
       layers_.push_back(
