@@ -6,10 +6,12 @@
 //   sinkscope-metrics spectral FILE …     Laplacian spectra, star statistics (spectral_command.cc)
 //   sinkscope-metrics sink LAYER_FILE …   attention-sink metrics of one sentence (sink_command.cc)
 //   sinkscope-metrics massive FILE        massive activations of hidden states (sink_command.cc)
-//   sinkscope-metrics kl FILE …           inter-head KL, sink removal, Fisher trace
-//   (infogeo_command.cc) sinkscope-metrics value A X Y         attention–value geometry
-//   (value_command.cc) sinkscope-metrics reference-point A V reference-point metrics
-//   (value_command.cc)
+//   sinkscope-metrics kl FILE …           inter-head KL, sink removal, attention-logit Fisher
+//                                         trace (infogeo_command.cc)
+//   sinkscope-metrics fisher GRADS.json   layer-wise empirical Fisher of the parameters
+//                                         (fisher_command.cc)
+//   sinkscope-metrics value A X Y         attention–value geometry (value_command.cc)
+//   sinkscope-metrics reference-point A V reference-point metrics (value_command.cc)
 //
 // Matrices come as NumPy .npy (2-D, or 3-D for a layer's heads), CSV, or ripser's text formats.
 // Errors go to stderr with the file name; the exit status is 1 (2 for bad usage).
@@ -26,6 +28,7 @@ int main(int argc, char** argv) {
   sinkscope::cli::AddSpectralCommand(app);
   sinkscope::cli::AddSinkCommands(app);
   sinkscope::cli::AddKlCommand(app);
+  sinkscope::cli::AddFisherCommand(app);
   sinkscope::cli::AddValueCommands(app);
   CLI11_PARSE(app, argc, argv);
   return 0;
