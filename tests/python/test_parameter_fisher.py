@@ -150,7 +150,8 @@ def test_bad_inputs_fail_with_clear_errors(build_dir, fixtures_dir, metrics, tmp
                                  "sentences": [{"squared_norms": [1.0]}]}))
     res = run(metrics, "fisher", paper, "--mode", "paper")
     assert res.returncode == 1 and "fp16" in res.stderr
-    assert run(metrics, "fisher", paper, "--mode", "bogus").returncode == 2
+    usage = run(metrics, "fisher", paper, "--mode", "bogus")  # CLI11's usage-error status
+    assert usage.returncode not in (0, 1) and "--mode" in usage.stderr
     encoder = run(build_dir / "sinkscope-run", "--model", fixtures_dir / "tiny" / "bert",
                   "--ids", "101,5,102", "--parameter-gradients", tmp_path / "bert.json")
     assert encoder.returncode == 1 and "causal" in encoder.stderr
@@ -163,4 +164,4 @@ def test_bad_inputs_fail_with_clear_errors(build_dir, fixtures_dir, metrics, tmp
     bad_pad = run(build_dir / "sinkscope-run", "--model", fixtures_dir / "tiny" / "gpt2",
                   "--ids", "5,6", "--parameter-gradients", tmp_path / "x.json",
                   "--loss-pad", "maybe")
-    assert bad_pad.returncode == 2
+    assert bad_pad.returncode not in (0, 1) and "--loss-pad" in bad_pad.stderr
