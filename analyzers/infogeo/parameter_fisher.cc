@@ -160,6 +160,12 @@ FisherTrendTest TrendTest(const std::vector<double>& x, const std::vector<double
     for (int64_t j = i + 1; j < n; ++j) s += (f[j] > f[i]) - (f[j] < f[i]);
   }
   t.kendall_s = s;
+  for (double v : f) {
+    if (!std::isfinite(v)) {  // a non-finite trace (counted in num_nonfinite) has no rank
+      t.kendall_s = t.tau_b = t.z = t.p_value = t.ols_slope = kNaN;
+      return t;
+    }
+  }
   // Tie groups in f: var(S) = [n(n−1)(2n+5) − Σ u(u−1)(2u+5)] / 18; τ-b's denominator
   // √(n0 (n0 − n1)) with n0 = n(n−1)/2 and n1 = Σ u(u−1)/2 (x has no ties).
   std::vector<double> sorted = f;
@@ -167,7 +173,7 @@ FisherTrendTest TrendTest(const std::vector<double>& x, const std::vector<double
   const double dn = static_cast<double>(n);
   double var = dn * (dn - 1) * (2 * dn + 5), ties = 0;
   for (size_t i = 0; i < sorted.size();) {
-    size_t j = i;
+    size_t j = i + 1;
     while (j < sorted.size() && sorted[j] == sorted[i]) ++j;
     const double u = static_cast<double>(j - i);
     var -= u * (u - 1) * (2 * u + 5);

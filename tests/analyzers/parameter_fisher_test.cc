@@ -223,6 +223,10 @@ TEST(ParameterFisherTest, CorrectedCountsNonFiniteAndKeepsThem) {
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->num_nonfinite, 1);
   EXPECT_TRUE(std::isnan(r->layers[2].trace));
+  ASSERT_TRUE(r->trend.has_value());  // no rank for a NaN trace: the trend test is NaN too
+  EXPECT_TRUE(std::isnan(r->trend->p_value));
+  EXPECT_TRUE(std::isnan(r->trend->kendall_s));
+  EXPECT_TRUE(std::isnan(r->layer_position_pearson->r));
 }
 
 TEST(ParameterFisherTest, Gpt2BlocksAreOtherInPaperAndLayersInCorrected) {
