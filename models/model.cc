@@ -93,6 +93,11 @@ Status Model::ValidateBatch(const Batch& batch, const ForwardOptions& options) c
     return OkStatus();
   };
   RETURN_IF_ERROR(check_layers(options.capture.layers, "capture"));
+  if (options.capture.Wants(CapturePoint::kMlpInGrad) && !info_.differentiable) {
+    return FailedPreconditionError(
+        "capture mlp_in_grad needs a model loaded with LoadOptions::differentiable = true "
+        "(sinkscope-run sets it when mlp_in_grad is captured)");
+  }
   for (const auto& iv : options.interventions.attention) {
     if (iv.layers.empty()) return InvalidArgumentError("attention intervention: no layers given");
     RETURN_IF_ERROR(check_layers(iv.layers, "attention intervention"));

@@ -143,6 +143,13 @@ class GptNeoXModel final : public Model {
       x = blocks::LayerNorm(mlp_residual, W("post_attention_layernorm.weight"),
                             W("post_attention_layernorm.bias"), eps);
       rec.CaptureTokens(CapturePoint::kMlpIn, x);
+      if (rec.Wants(CapturePoint::kMlpInGrad)) {
+        rec.CaptureTokens(CapturePoint::kMlpInGrad,
+                          blocks::MlpInputGradient(x, [&](const at::Tensor& in) {
+                            return blocks::DenseMlp(in, layer.dense_h_to_4h, layer.dense_4h_to_h,
+                                                    config_.hidden_act);
+                          }));
+      }
       at::Tensor mlp =
           blocks::DenseMlp(x, layer.dense_h_to_4h, layer.dense_4h_to_h, config_.hidden_act);
       mlp = blocks::ApplyMlpInterventions(rec, mlp);

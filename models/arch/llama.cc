@@ -147,6 +147,12 @@ class LlamaModel final : public Model {
 
       x = blocks::RmsNorm(h, W("post_attention_layernorm.weight"), eps, rms);
       rec.CaptureTokens(CapturePoint::kMlpIn, x);
+      if (rec.Wants(CapturePoint::kMlpInGrad)) {
+        rec.CaptureTokens(
+            CapturePoint::kMlpInGrad, blocks::MlpInputGradient(x, [&](const at::Tensor& in) {
+              return blocks::GatedMlp(in, gate_up_[l], down_proj_[l], config_.hidden_act);
+            }));
+      }
       at::Tensor mlp = blocks::GatedMlp(x, gate_up_[l], down_proj_[l], config_.hidden_act);
       mlp = blocks::ApplyMlpInterventions(rec, mlp);
       rec.CaptureTokens(CapturePoint::kMlpOut, mlp);

@@ -145,6 +145,12 @@ class PhiModel final : public Model {
       rec.CaptureTokens(CapturePoint::kAttnOut, attn_out);
 
       rec.CaptureTokens(CapturePoint::kMlpIn, x);
+      if (rec.Wants(CapturePoint::kMlpInGrad)) {
+        rec.CaptureTokens(CapturePoint::kMlpInGrad,
+                          blocks::MlpInputGradient(x, [&](const at::Tensor& in) {
+                            return blocks::DenseMlp(in, layer.fc1, layer.fc2, config_.hidden_act);
+                          }));
+      }
       at::Tensor mlp = blocks::DenseMlp(x, layer.fc1, layer.fc2, config_.hidden_act);
       mlp = blocks::ApplyMlpInterventions(rec, mlp);
       rec.CaptureTokens(CapturePoint::kMlpOut, mlp);

@@ -143,7 +143,7 @@ bool ForwardContext::CapturesDone(int layer, Stage stage) const {
   if (layer > last_captured_layer_ || stage == Stage::kEndOfLayer) return true;
   // The last captured layer, after attention: done unless a later point of the layer is wanted.
   for (CapturePoint p : {CapturePoint::kAttnOut, CapturePoint::kMlpIn, CapturePoint::kMlpOut,
-                         CapturePoint::kHiddenOut}) {
+                         CapturePoint::kMlpInGrad, CapturePoint::kHiddenOut}) {
     if (options_.capture.Wants(p)) return false;
   }
   return true;

@@ -204,7 +204,9 @@ Status Run(const RunArgs& args) {
   }
 
   models::LoadOptions load;
-  load.differentiable = !args.parameter_gradients.empty();
+  // Gradients need weights autograd can see: --parameter-gradients, or the mlp_in_grad capture.
+  load.differentiable =
+      !args.parameter_gradients.empty() || options.capture.Wants(models::CapturePoint::kMlpInGrad);
   if (args.dtype == "fp32") {
     load.dtype = c10::kFloat;
   } else if (args.dtype == "bf16") {
@@ -322,7 +324,8 @@ int main(int argc, char** argv) {
   app.add_option("--ids", args.ids, "Comma-separated token ids of one input (repeatable)");
   app.add_option("--capture", args.capture,
                  "Comma-separated captures: attention, scores, q, k, v, attn_heads, attn_out, "
-                 "hidden_in, hidden_out, mlp_in, mlp_out, or groups qkv, hidden, mlp, attn, all")
+                 "hidden_in, hidden_out, mlp_in, mlp_out, mlp_in_grad (loads the model "
+                 "differentiable), or groups qkv, hidden, mlp, attn, all (all but mlp_in_grad)")
       ->capture_default_str();
   app.add_option("--layers", args.layers, "Comma-separated layers to capture (default: all)");
   app.add_option("--dtype", args.dtype, "Weights dtype: fp32, bf16 or fp16")->capture_default_str();
