@@ -6,8 +6,8 @@ namespace sinkscope::models {
 
 namespace {
 constexpr std::string_view kNames[kNumCapturePoints] = {
-    "attention", "scores",    "q",          "k",      "v",      "attn_heads",
-    "attn_out",  "hidden_in", "hidden_out", "mlp_in", "mlp_out"};
+    "attention", "scores",    "q",          "k",      "v",       "attn_heads",
+    "attn_out",  "hidden_in", "hidden_out", "mlp_in", "mlp_out", "mlp_in_grad"};
 }  // namespace
 
 std::string_view CapturePointName(CapturePoint point) {
@@ -22,7 +22,9 @@ StatusOr<std::vector<CapturePoint>> ParseCapturePoints(std::string_view name) {
   if (name == "attn") return std::vector<P>{P::kAttnHeads, P::kAttnOut};
   if (name == "all") {
     std::vector<P> all;
-    for (int i = 0; i < kNumCapturePoints; ++i) all.push_back(static_cast<P>(i));
+    for (int i = 0; i < kNumCapturePoints; ++i) {
+      if (static_cast<P>(i) != P::kMlpInGrad) all.push_back(static_cast<P>(i));
+    }
     return all;
   }
   for (int i = 0; i < kNumCapturePoints; ++i) {

@@ -33,15 +33,21 @@ enum class CapturePoint : int {
   kHiddenOut,      ///< [B,T,D] residual stream leaving the layer (last layer: before final norm)
   kMlpIn,          ///< [B,T,D] input of the MLP block
   kMlpOut,         ///< [B,T,D] output of the MLP block (after interventions), pre-residual
+  /// [B,T,D] ∂‖mlp(x_t)‖₂/∂x_t for each token's MLP input x_t (kMlpIn), the MLP without
+  /// interventions. The MLP is position-wise, so one backward of Σ_t ‖mlp(x_t)‖ gives every
+  /// token's row. Needs a model loaded with LoadOptions::differentiable (FAILED_PRECONDITION
+  /// otherwise); not part of the "all" and "mlp" groups.
+  kMlpInGrad,
 };
-inline constexpr int kNumCapturePoints = 11;
+inline constexpr int kNumCapturePoints = 12;
 
 /// Stable lower-case name: "attention", "scores", "q", "k", "v", "attn_heads", "attn_out",
-/// "hidden_in", "hidden_out", "mlp_in", "mlp_out". Used in file names and the API.
+/// "hidden_in", "hidden_out", "mlp_in", "mlp_out", "mlp_in_grad". Used in file names and the API.
 std::string_view CapturePointName(CapturePoint point);
 
 /// Parses a name above, or a group: "qkv" (q,k,v), "hidden" (hidden_in,hidden_out),
-/// "mlp" (mlp_in,mlp_out), "attn" (attn_heads, attn_out), "all". INVALID_ARGUMENT lists valid
+/// "mlp" (mlp_in,mlp_out), "attn" (attn_heads, attn_out), "all" (every point but mlp_in_grad,
+/// which needs a differentiable model). INVALID_ARGUMENT lists valid
 /// names.
 StatusOr<std::vector<CapturePoint>> ParseCapturePoints(std::string_view name);
 

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 #include <fmt/ranges.h>
 
 #include "core/torch_call.h"
@@ -35,6 +36,17 @@ Batch MakeBatch(const std::vector<std::vector<int64_t>>& sequences, PaddingSide 
   return batch;
 }
 
+Batch BatchRow(const Batch& batch, int64_t row) {
+  Batch one;
+  one.side = batch.side;
+  one.input_ids = batch.input_ids.narrow(0, row, 1).clone();
+  one.attention_mask = batch.attention_mask.narrow(0, row, 1).clone();
+  if (batch.key_mask.defined()) one.key_mask = batch.key_mask.narrow(0, row, 1).clone();
+  one.lengths = {batch.lengths.at(row)};
+  one.offsets = {batch.offsets.at(row)};
+  return one;
+}
+
 Status Model::ValidateBatch(const Batch& batch, const ForwardOptions& options) const {
   if (!batch.input_ids.defined() || batch.input_ids.dim() != 2 || batch.input_ids.size(0) == 0) {
     return InvalidArgumentError("empty input: give at least one sentence of token ids");
@@ -44,6 +56,9 @@ Status Model::ValidateBatch(const Batch& batch, const ForwardOptions& options) c
       static_cast<int64_t>(batch.offsets.size()) != b || !batch.attention_mask.defined() ||
       batch.attention_mask.sizes() != batch.input_ids.sizes()) {
     return InvalidArgumentError("malformed batch: build it with MakeBatch");
+  }
+  if (batch.key_mask.defined() && batch.key_mask.sizes() != batch.input_ids.sizes()) {
+    return InvalidArgumentError("malformed batch: key_mask must have the shape of input_ids");
   }
   int64_t max_len = 0;
   for (int64_t i = 0; i < b; ++i) {
@@ -78,6 +93,11 @@ Status Model::ValidateBatch(const Batch& batch, const ForwardOptions& options) c
     return OkStatus();
   };
   RETURN_IF_ERROR(check_layers(options.capture.layers, "capture"));
+  if (options.capture.Wants(CapturePoint::kMlpInGrad) && !info_.differentiable) {
+    return FailedPreconditionError(
+        "capture mlp_in_grad needs a model loaded with LoadOptions::differentiable = true "
+        "(sinkscope-run sets it when mlp_in_grad is captured)");
+  }
   for (const auto& iv : options.interventions.attention) {
     if (iv.layers.empty()) return InvalidArgumentError("attention intervention: no layers given");
     RETURN_IF_ERROR(check_layers(iv.layers, "attention intervention"));
@@ -146,6 +166,7 @@ StatusOr<ForwardResult> Model::Forward(const Batch& batch, const ForwardOptions&
   auto moved = TorchCall("moving inputs to the model device", [&] {
     on_device.input_ids = batch.input_ids.to(info_.device);
     on_device.attention_mask = batch.attention_mask.to(info_.device);
+    if (batch.key_mask.defined()) on_device.key_mask = batch.key_mask.to(info_.device);
   });
   RETURN_IF_ERROR(moved);
   // Errors inside RunForward come back as Status; exceptions from libtorch are converted here.
@@ -153,6 +174,104 @@ StatusOr<ForwardResult> Model::Forward(const Batch& batch, const ForwardOptions&
     at::NoGradGuard no_grad;
     return RunForward(on_device, options, visitor);
   });
+}
+
+namespace {
+
+// The batch the loss is computed on, and its labels ([B,T] int64, −100 where not counted).
+struct LossInputs {
+  Batch batch;
+  at::Tensor labels;
+};
+
+StatusOr<LossInputs> MakeLossInputs(const Batch& batch, LossPadding padding) {
+  LossInputs in;
+  in.batch = batch;
+  if (padding == LossPadding::kExclude) {
+    in.labels = batch.input_ids.masked_fill(batch.attention_mask.to(at::kBool).logical_not(), -100);
+    return in;
+  }
+  // kInclude (fisher.ipynb): every position of the padded row is computed, at HF's positions
+  // 0…T−1, and labelled with its id; only attention still skips the pads (key_mask). Exactly what
+  // HF does for right padding; with left padding HF's pad queries see no key at all.
+  const int64_t b = batch.input_ids.size(0), t = batch.input_ids.size(1);
+  for (int64_t i = 0; i < b; ++i) {
+    if (batch.offsets[i] != 0) {
+      return InvalidArgumentError(
+          "a loss that includes padding positions needs right padding (input {} is left-padded)",
+          i);
+    }
+  }
+  in.batch.key_mask = batch.attention_mask;
+  in.batch.attention_mask = at::ones_like(batch.attention_mask);
+  in.batch.lengths.assign(static_cast<size_t>(b), t);
+  in.labels = batch.input_ids;
+  return in;
+}
+
+}  // namespace
+
+StatusOr<LossResult> Model::ParameterGradients(const Batch& batch, const LossOptions& options,
+                                               const ParameterVisitor& visitor) {
+  if (!info_.causal || !info_.has_lm_head) {
+    return UnimplementedError(
+        "parameter gradients need a causal language model: this {} model is an encoder and its "
+        "masked-LM loss is not implemented; use a causal LM (gpt2, gpt_neox, llama, mistral, "
+        "qwen2, gemma, phi)",
+        info_.model_type);
+  }
+  if (!info_.differentiable || parameters_.empty()) {
+    return FailedPreconditionError(
+        "parameter gradients need a model loaded with LoadOptions::differentiable = true (the "
+        "default load repacks weights for inference, which autograd cannot see); reload it with "
+        "that option (sinkscope-run sets it for --parameter-gradients)");
+  }
+  ForwardOptions forward;
+  forward.compute_logits = true;
+  RETURN_IF_ERROR(ValidateBatch(batch, forward));
+  ASSIGN_OR_RETURN(LossInputs in, MakeLossInputs(batch, options.padding));
+  if (in.batch.input_ids.size(1) < 2 ||
+      !(in.labels.narrow(1, 1, in.batch.input_ids.size(1) - 1) != -100).any().item<bool>()) {
+    return InvalidArgumentError(
+        "no position to predict: the causal-LM loss needs a sentence of at least two tokens");
+  }
+  auto moved = TorchCall("moving inputs to the model device", [&] {
+    in.batch.input_ids = in.batch.input_ids.to(info_.device);
+    in.batch.attention_mask = in.batch.attention_mask.to(info_.device);
+    if (in.batch.key_mask.defined()) in.batch.key_mask = in.batch.key_mask.to(info_.device);
+    in.labels = in.labels.to(info_.device);
+  });
+  RETURN_IF_ERROR(moved);
+  LossResult out;
+  RETURN_IF_ERROR(TorchCall("loss and backward", [&]() -> Status {
+    at::AutoGradMode grad(true);
+    for (auto& p : parameters_) p.tensor.mutable_grad() = at::Tensor();
+    ASSIGN_OR_RETURN(ForwardResult result, RunForward(in.batch, forward, nullptr));
+    // transformers ForCausalLMLoss: fp32 logits, position t predicts label t+1, mean
+    // cross-entropy over labels ≠ −100 (ignore_index).
+    const int64_t t = result.logits.size(1), v = result.logits.size(2);
+    at::Tensor logits = result.logits.to(at::kFloat).narrow(1, 0, t - 1).reshape({-1, v});
+    at::Tensor labels = in.labels.narrow(1, 1, t - 1).reshape({-1});
+    at::Tensor loss = at::nll_loss(at::log_softmax(logits, -1), labels, {}, at::Reduction::Mean,
+                                   /*ignore_index=*/-100);
+    out.num_labels = (labels != -100).sum().item<int64_t>();
+    out.loss = loss.item<double>();
+    loss.backward();
+    return OkStatus();
+  }));
+  Status status = OkStatus();
+  for (auto& p : parameters_) {
+    if (status.ok()) {
+      auto grad = TorchCall("reading a gradient", [&] {
+        const at::Tensor& g = p.tensor.grad();
+        return g.defined() ? g.to(at::kFloat) : at::zeros_like(p.tensor, at::kFloat);
+      });
+      status = grad.ok() ? visitor(p.name, *grad) : grad.status();
+    }
+    p.tensor.mutable_grad() = at::Tensor();  // free the memory between calls
+  }
+  RETURN_IF_ERROR(status);
+  return out;
 }
 
 }  // namespace sinkscope::models

@@ -83,6 +83,7 @@ StatusOr<std::unique_ptr<Model>> LoadModel(const std::string& source, const Load
   ModelInfo& info = (*model)->info_;
   info.dtype = options.dtype;
   info.device = options.device;
+  info.differentiable = options.differentiable;
   info.directory = snapshot.directory.string();
   info.revision = snapshot.commit;
   return model;

@@ -62,6 +62,11 @@ StatusOr<Weights> Weights::Load(formats::TensorMap tensors, const WeightManifest
   for (const auto& spec : manifest) {
     const std::string key = spec.absolute ? spec.name : prefix + spec.name;
     auto it = tensors.find(key);
+    if (options.differentiable && !spec.tied_to.empty()) {
+      // HF ties the head to the embedding whatever the checkpoint stores.
+      if (it != tensors.end()) used.insert(key);
+      continue;
+    }
     if (it == tensors.end()) {
       if (!spec.tied_to.empty() || !spec.required) continue;
       problems.push_back(
@@ -80,9 +85,19 @@ StatusOr<Weights> Weights::Load(formats::TensorMap tensors, const WeightManifest
                                      c10::toString(t.scalar_type())));
       continue;
     }
-    auto converted = TorchCall(fmt::format("converting '{}'", key),
-                               [&] { return t.to(options.device, options.dtype).contiguous(); });
+    auto converted = TorchCall(fmt::format("converting '{}'", key), [&] {
+      if (!options.differentiable) return t.to(options.device, options.dtype).contiguous();
+      // An own copy (never a view into the checkpoint's buffer), a leaf that collects gradients.
+      at::Tensor p =
+          t.to(options.device, options.dtype, /*non_blocking=*/false, /*copy=*/true).contiguous();
+      p.set_requires_grad(true);
+      return p;
+    });
     if (!converted.ok()) return converted.status();
+    if (options.differentiable) {
+      const std::string hf_name = spec.absolute ? spec.name : prefixes.front() + spec.name;
+      w.parameters_.push_back({hf_name, converted.value()});
+    }
     w.by_name_[spec.name] = std::move(converted).value();
   }
   if (!problems.empty()) {

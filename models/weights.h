@@ -33,6 +33,12 @@ class Weights {
   /// manifest entry), checks presence, shape and floating dtype of every entry, and converts the
   /// tensors to `options.dtype` on `options.device`. DATA_LOSS lists every missing or misshapen
   /// tensor at once. Checkpoint tensors no manifest entry uses become warnings.
+  ///
+  /// With `options.differentiable` every tensor is an own copy that requires grad and is listed
+  /// in parameters() under its Hugging Face name: `prefixes.front()` (the prefix the HF
+  /// *ForCausalLM class uses, whatever prefix the checkpoint has) + the manifest name, or the
+  /// absolute name. A tied entry then always shares its target, as HF ties it, even when the
+  /// checkpoint also stores a copy, and is not listed again.
   static StatusOr<Weights> Load(formats::TensorMap tensors, const WeightManifest& manifest,
                                 const std::vector<std::string>& prefixes,
                                 const LoadOptions& options, std::vector<std::string>* warnings);
@@ -42,9 +48,12 @@ class Weights {
   /// Removes a tensor and returns it (undefined if absent), for weights that are repacked at
   /// load (fused projections) so the original is not kept twice.
   at::Tensor Take(const std::string& name);
+  /// The parameters in manifest order (differentiable loads only; empty otherwise).
+  const std::vector<NamedParameter>& parameters() const { return parameters_; }
 
  private:
   std::map<std::string, at::Tensor> by_name_;
+  std::vector<NamedParameter> parameters_;
   at::Tensor undefined_;
 };
 

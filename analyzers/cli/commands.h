@@ -24,6 +24,10 @@ void AddSinkCommands(CLI::App& app);
 /// `kl`: inter-head KL, sink removal and the attention-logit Fisher trace.
 void AddKlCommand(CLI::App& app);
 
+/// `fisher`: layer-wise empirical Fisher trace of the parameters from per-sentence gradient
+/// norms (sinkscope-run --parameter-gradients; fisher_command.cc).
+void AddFisherCommand(CLI::App& app);
+
 /// `value` (attention–value geometry) and `reference-point`.
 void AddValueCommands(CLI::App& app);
 

@@ -6,10 +6,12 @@
 //   sinkscope-metrics spectral FILE …     Laplacian spectra, star statistics (spectral_command.cc)
 //   sinkscope-metrics sink LAYER_FILE …   attention-sink metrics of one sentence (sink_command.cc)
 //   sinkscope-metrics massive FILE        massive activations of hidden states (sink_command.cc)
-//   sinkscope-metrics kl FILE …           inter-head KL, sink removal, Fisher trace
-//   (infogeo_command.cc) sinkscope-metrics value A X Y         attention–value geometry
-//   (value_command.cc) sinkscope-metrics reference-point A V reference-point metrics
-//   (value_command.cc)
+//   sinkscope-metrics kl FILE …           inter-head KL, sink removal, attention-logit Fisher
+//                                         trace (infogeo_command.cc)
+//   sinkscope-metrics fisher GRADS.json   layer-wise empirical Fisher of the parameters
+//                                         (fisher_command.cc)
+//   sinkscope-metrics value A X Y         attention–value geometry (value_command.cc)
+//   sinkscope-metrics reference-point A V reference-point metrics (value_command.cc)
 //   sinkscope-metrics ablation-effect BASE ABLATED --layer L   attention change after an MLP
 //   ablation; sinkscope-metrics mlp-subspace RUN --layer L --out dirs.npy (ablation_command.cc)
 //
@@ -28,6 +30,7 @@ int main(int argc, char** argv) {
   sinkscope::cli::AddSpectralCommand(app);
   sinkscope::cli::AddSinkCommands(app);
   sinkscope::cli::AddKlCommand(app);
+  sinkscope::cli::AddFisherCommand(app);
   sinkscope::cli::AddValueCommands(app);
   sinkscope::cli::AddAblationCommands(app);
   CLI11_PARSE(app, argc, argv);

@@ -67,8 +67,13 @@ std::vector<blocks::FusedLinear> FuseLayerProjections(Weights& weights, int num_
 
 blocks::Linear TakeLinear(Weights& weights, const std::string& name, bool stored_in_out) {
   at::Tensor w = weights.Take(name + ".weight");
-  if (stored_in_out) w = w.t().contiguous();
-  return blocks::Linear(w, weights.Take(name + ".bias"));
+  at::Tensor b = weights.Take(name + ".bias");
+  return stored_in_out ? blocks::Linear::FromInOut(w, b) : blocks::Linear(w, b);
+}
+
+int64_t EmbeddingPaddingIdx(std::optional<int64_t> pad_token_id, int64_t vocab_size) {
+  if (!pad_token_id || *pad_token_id < 0 || *pad_token_id >= vocab_size) return -1;
+  return *pad_token_id;
 }
 
 void AddUnusedKeyWarnings(const formats::ConfigReader& reader, ModelInfo& info) {

@@ -62,6 +62,11 @@ std::vector<blocks::FusedLinear> FuseLayerProjections(Weights& weights, int num_
 /// Conv1D), so it is transposed once here.
 blocks::Linear TakeLinear(Weights& weights, const std::string& name, bool stored_in_out = false);
 
+/// HF's nn.Embedding padding_idx from config pad_token_id: the id when it is inside the
+/// vocabulary, else -1 (none). It only changes the embedding's gradient (that row gets none from
+/// the lookup), which Model::ParameterGradients must reproduce.
+int64_t EmbeddingPaddingIdx(std::optional<int64_t> pad_token_id, int64_t vocab_size);
+
 /// Appends "config key '<k>' is not used by <arch>" warnings for keys the parser never read,
 /// skipping generic HF keys that never affect the forward pass.
 void AddUnusedKeyWarnings(const formats::ConfigReader& reader, ModelInfo& info);

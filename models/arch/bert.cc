@@ -100,6 +100,7 @@ class BertModel final : public Model {
  public:
   BertModel(BertConfig config, Weights weights)
       : Model(config.info), config_(std::move(config)), w_(std::move(weights)) {
+    parameters_ = w_.parameters();
     qkv_ = FuseLayerProjections(w_, info_.num_layers, "encoder.layer.{}.attention.self.",
                                 {"query", "key", "value"});
     for (int l = 0; l < info_.num_layers; ++l) {
@@ -153,6 +154,12 @@ class BertModel final : public Model {
                                        W("attention.output.LayerNorm.bias"), eps);
 
       rec.CaptureTokens(CapturePoint::kMlpIn, x);
+      if (rec.Wants(CapturePoint::kMlpInGrad)) {
+        rec.CaptureTokens(
+            CapturePoint::kMlpInGrad, blocks::MlpInputGradient(x, [&](const at::Tensor& in) {
+              return blocks::DenseMlp(in, layer.intermediate, layer.output, config_.hidden_act);
+            }));
+      }
       at::Tensor mlp = blocks::DenseMlp(x, layer.intermediate, layer.output, config_.hidden_act);
       mlp = blocks::ApplyMlpInterventions(rec, mlp);
       rec.CaptureTokens(CapturePoint::kMlpOut, mlp);

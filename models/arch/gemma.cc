@@ -26,6 +26,7 @@ StatusOr<LlamaConfig> ParseGemmaConfig(const nlohmann::json& json, const std::st
   c.attention_bias = r.Bool("attention_bias", false);
   c.tie_word_embeddings = r.Bool("tie_word_embeddings", true);
   c.info.pad_token_id = r.Int("pad_token_id", 0);
+  c.embedding_padding_idx = EmbeddingPaddingIdx(r.OptionalInt("pad_token_id"), c.info.vocab_size);
   c.norm_kind = blocks::RmsNormKind::kScaleByOnePlusWeight;
   c.scale_embeddings = true;
   const double theta = r.Double("rope_theta", 10000.0);

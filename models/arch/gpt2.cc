@@ -87,6 +87,7 @@ class Gpt2Model final : public Model {
  public:
   Gpt2Model(Gpt2Config config, Weights weights)
       : Model(config.info), config_(std::move(config)), w_(std::move(weights)) {
+    parameters_ = w_.parameters();
     // transformers Conv1D stores weights as [in,out] (addmm(bias, x, W)); TakeLinear transposes.
     for (int l = 0; l < info_.num_layers; ++l) {
       const std::string p = fmt::format("h.{}.", l);
@@ -131,6 +132,12 @@ class Gpt2Model final : public Model {
 
       x = blocks::LayerNorm(h, W("ln_2.weight"), W("ln_2.bias"), eps);
       rec.CaptureTokens(CapturePoint::kMlpIn, x);
+      if (rec.Wants(CapturePoint::kMlpInGrad)) {
+        rec.CaptureTokens(
+            CapturePoint::kMlpInGrad, blocks::MlpInputGradient(x, [&](const at::Tensor& in) {
+              return blocks::DenseMlp(in, layer.c_fc, layer.mlp_c_proj, config_.activation);
+            }));
+      }
       at::Tensor mlp = blocks::DenseMlp(x, layer.c_fc, layer.mlp_c_proj, config_.activation);
       mlp = blocks::ApplyMlpInterventions(rec, mlp);
       rec.CaptureTokens(CapturePoint::kMlpOut, mlp);

@@ -97,6 +97,7 @@ class GptNeoXModel final : public Model {
         config_(std::move(config)),
         w_(std::move(weights)),
         rotary_(config_.rope) {
+    parameters_ = w_.parameters();
     for (int l = 0; l < info_.num_layers; ++l) {
       const std::string p = fmt::format("layers.{}.", l);
       layers_.push_back(
@@ -142,6 +143,13 @@ class GptNeoXModel final : public Model {
       x = blocks::LayerNorm(mlp_residual, W("post_attention_layernorm.weight"),
                             W("post_attention_layernorm.bias"), eps);
       rec.CaptureTokens(CapturePoint::kMlpIn, x);
+      if (rec.Wants(CapturePoint::kMlpInGrad)) {
+        rec.CaptureTokens(CapturePoint::kMlpInGrad,
+                          blocks::MlpInputGradient(x, [&](const at::Tensor& in) {
+                            return blocks::DenseMlp(in, layer.dense_h_to_4h, layer.dense_4h_to_h,
+                                                    config_.hidden_act);
+                          }));
+      }
       at::Tensor mlp =
           blocks::DenseMlp(x, layer.dense_h_to_4h, layer.dense_4h_to_h, config_.hidden_act);
       mlp = blocks::ApplyMlpInterventions(rec, mlp);

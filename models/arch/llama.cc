@@ -38,6 +38,7 @@ StatusOr<LlamaConfig> ParseLlamaConfig(const nlohmann::json& json, const std::st
   if (r.Bool("mlp_bias", false)) r.Fail("mlp_bias", "= true is not supported");
   c.tie_word_embeddings = r.Bool("tie_word_embeddings", false);
   c.info.pad_token_id = r.Int("pad_token_id", 0);
+  c.embedding_padding_idx = EmbeddingPaddingIdx(r.OptionalInt("pad_token_id"), c.info.vocab_size);
   const double theta = r.Double("rope_theta", 10000.0);
   const bool sliding = r.Bool("use_sliding_window", c.info.model_type == "mistral");
   if (auto window = r.OptionalInt("sliding_window"); window && sliding) {
@@ -94,6 +95,7 @@ class LlamaModel final : public Model {
         config_(std::move(config)),
         w_(std::move(weights)),
         rotary_(config_.rope) {
+    parameters_ = w_.parameters();
     qkv_ = FuseLayerProjections(w_, info_.num_layers, "layers.{}.self_attn.",
                                 {"q_proj", "k_proj", "v_proj"});
     gate_up_ =
@@ -113,7 +115,8 @@ class LlamaModel final : public Model {
     const double eps = config_.rms_norm_eps;
     const auto rms = config_.norm_kind;
     // Real tokens only, packed [N,D] (ForwardContext: token layout).
-    at::Tensor h = at::embedding(w_.Get("embed_tokens.weight"), ctx.Pack(batch.input_ids));
+    at::Tensor h = at::embedding(w_.Get("embed_tokens.weight"), ctx.Pack(batch.input_ids),
+                                 config_.embedding_padding_idx);
     if (config_.scale_embeddings) {
       // Gemma: embeddings * sqrt(hidden_size), the factor rounded to the activations' dtype.
       h = h * at::scalar_tensor(std::sqrt(double(info_.hidden_size)), h.options());
@@ -144,6 +147,12 @@ class LlamaModel final : public Model {
 
       x = blocks::RmsNorm(h, W("post_attention_layernorm.weight"), eps, rms);
       rec.CaptureTokens(CapturePoint::kMlpIn, x);
+      if (rec.Wants(CapturePoint::kMlpInGrad)) {
+        rec.CaptureTokens(
+            CapturePoint::kMlpInGrad, blocks::MlpInputGradient(x, [&](const at::Tensor& in) {
+              return blocks::GatedMlp(in, gate_up_[l], down_proj_[l], config_.hidden_act);
+            }));
+      }
       at::Tensor mlp = blocks::GatedMlp(x, gate_up_[l], down_proj_[l], config_.hidden_act);
       mlp = blocks::ApplyMlpInterventions(rec, mlp);
       rec.CaptureTokens(CapturePoint::kMlpOut, mlp);

@@ -19,6 +19,9 @@ struct LlamaConfig {
   blocks::RopeConfig rope;
   blocks::RmsNormKind norm_kind = blocks::RmsNormKind::kScaleByWeight;  ///< Gemma: 1 + weight
   bool scale_embeddings = false;  ///< Gemma: embeddings × sqrt(hidden_size)
+  /// config pad_token_id when set: HF's nn.Embedding(padding_idx) gives that row no gradient
+  /// from the lookup (the forward is unaffected); -1: none.
+  int64_t embedding_padding_idx = -1;
 };
 
 /// Checks the checkpoint against the config's manifest and builds the model.

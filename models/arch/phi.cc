@@ -24,6 +24,7 @@ struct PhiConfig {
   int64_t intermediate_size = 0;
   double layer_norm_eps = 1e-5;
   bool tie_word_embeddings = false;
+  int64_t embedding_padding_idx = -1;  ///< see LlamaConfig::embedding_padding_idx
   blocks::Activation hidden_act = blocks::Activation::kGeluNew;
   blocks::RopeConfig rope;
 };
@@ -41,6 +42,7 @@ StatusOr<PhiConfig> ParsePhiConfig(const nlohmann::json& json, const std::string
   c.layer_norm_eps = r.Double("layer_norm_eps", 1e-5);
   c.tie_word_embeddings = r.Bool("tie_word_embeddings", false);
   c.info.pad_token_id = r.Int("pad_token_id", 0);
+  c.embedding_padding_idx = EmbeddingPaddingIdx(r.OptionalInt("pad_token_id"), c.info.vocab_size);
   if (r.Bool("qk_layernorm", false)) r.Fail("qk_layernorm", "= true is not supported");
   const double factor = r.Double("partial_rotary_factor", 0.5);
   if (!(factor > 0.0 && factor <= 1.0)) {
@@ -98,6 +100,7 @@ class PhiModel final : public Model {
         config_(std::move(config)),
         w_(std::move(weights)),
         rotary_(config_.rope) {
+    parameters_ = w_.parameters();
     qkv_ = FuseLayerProjections(w_, info_.num_layers, "layers.{}.self_attn.",
                                 {"q_proj", "k_proj", "v_proj"});
     for (int l = 0; l < info_.num_layers; ++l) {
@@ -114,7 +117,8 @@ class PhiModel final : public Model {
     const int64_t h_q = info_.num_heads, h_kv = info_.num_kv_heads, hd = info_.head_dim;
     const double eps = config_.layer_norm_eps;
     // Real tokens only, packed [N,D] (ForwardContext: token layout).
-    at::Tensor h = at::embedding(w_.Get("embed_tokens.weight"), ctx.Pack(batch.input_ids));
+    at::Tensor h = at::embedding(w_.Get("embed_tokens.weight"), ctx.Pack(batch.input_ids),
+                                 config_.embedding_padding_idx);
     blocks::CosSin cs = rotary_.Compute(ctx.position_ids(), h.scalar_type());
     for (int l = 0; l < info_.num_layers; ++l) {
       const std::string p = fmt::format("layers.{}.", l);
@@ -141,6 +145,12 @@ class PhiModel final : public Model {
       rec.CaptureTokens(CapturePoint::kAttnOut, attn_out);
 
       rec.CaptureTokens(CapturePoint::kMlpIn, x);
+      if (rec.Wants(CapturePoint::kMlpInGrad)) {
+        rec.CaptureTokens(CapturePoint::kMlpInGrad,
+                          blocks::MlpInputGradient(x, [&](const at::Tensor& in) {
+                            return blocks::DenseMlp(in, layer.fc1, layer.fc2, config_.hidden_act);
+                          }));
+      }
       at::Tensor mlp = blocks::DenseMlp(x, layer.fc1, layer.fc2, config_.hidden_act);
       mlp = blocks::ApplyMlpInterventions(rec, mlp);
       rec.CaptureTokens(CapturePoint::kMlpOut, mlp);

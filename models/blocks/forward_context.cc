@@ -62,8 +62,9 @@ ForwardContext::ForwardContext(const Batch& batch, const ForwardOptions& options
   const bool padded = real_tokens != batch.input_ids.numel();
   if (padded) token_index_ = batch.attention_mask.reshape({-1}).nonzero().squeeze(1);  // [N]
 
-  if (padded || info.causal) {
-    at::Tensor key_ok = batch.attention_mask.to(at::kBool).unsqueeze(1).unsqueeze(1);  // [B,1,1,S]
+  const at::Tensor& keys = batch.key_mask.defined() ? batch.key_mask : batch.attention_mask;
+  if (padded || info.causal || batch.key_mask.defined()) {
+    at::Tensor key_ok = keys.to(at::kBool).unsqueeze(1).unsqueeze(1);  // [B,1,1,S]
     at::Tensor allowed;
     if (info.causal) {
       at::Tensor causal =
@@ -142,7 +143,7 @@ bool ForwardContext::CapturesDone(int layer, Stage stage) const {
   if (layer > last_captured_layer_ || stage == Stage::kEndOfLayer) return true;
   // The last captured layer, after attention: done unless a later point of the layer is wanted.
   for (CapturePoint p : {CapturePoint::kAttnOut, CapturePoint::kMlpIn, CapturePoint::kMlpOut,
-                         CapturePoint::kHiddenOut}) {
+                         CapturePoint::kMlpInGrad, CapturePoint::kHiddenOut}) {
     if (options_.capture.Wants(p)) return false;
   }
   return true;

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 #include <spdlog/spdlog.h>
 
 #if SINKSCOPE_HAVE_ONEDNN
@@ -14,6 +15,26 @@ namespace sinkscope::models::blocks {
 
 at::Tensor LinearOp(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) {
   return at::linear(x, w, b.defined() ? c10::optional<at::Tensor>(b) : c10::nullopt);
+}
+
+namespace {
+
+// Autograd is recording through this product: oneDNN must not take it.
+[[maybe_unused]] bool Recording(const at::Tensor& a, const at::Tensor& b) {
+  return at::GradMode::is_enabled() && (a.requires_grad() || b.requires_grad());
+}
+
+}  // namespace
+
+Linear Linear::FromInOut(const at::Tensor& weight_in_out, const at::Tensor& bias) {
+  if (!weight_in_out.requires_grad()) return Linear(weight_in_out.t().contiguous(), bias);
+  Linear linear;
+  linear.weight_ = weight_in_out;
+  linear.bias_ = bias;
+  linear.in_out_ = true;
+  linear.in_ = weight_in_out.size(0);
+  linear.out_ = weight_in_out.size(1);
+  return linear;
 }
 
 #if SINKSCOPE_HAVE_ONEDNN
@@ -44,6 +65,7 @@ struct Linear::OneDnn {
 
 Linear::Linear(const at::Tensor& weight, const at::Tensor& bias)
     : weight_(weight), bias_(bias), in_(weight.size(1)), out_(weight.size(0)) {
+  if (weight.requires_grad()) return;  // differentiable model: plain at::linear
   const bool float_cpu = weight.device().is_cpu() && weight.scalar_type() == at::kFloat &&
                          (!bias.defined() || bias.scalar_type() == at::kFloat);
   if (!float_cpu) return;
@@ -84,7 +106,7 @@ Linear::Linear(const at::Tensor& weight, const at::Tensor& bias)
 at::Tensor BatchedMatmul(const at::Tensor& a, const at::Tensor& b) {
   const bool float_cpu = a.device().is_cpu() && b.device().is_cpu() &&
                          a.scalar_type() == at::kFloat && b.scalar_type() == at::kFloat;
-  if (!float_cpu || a.dim() < 3 || a.dim() != b.dim() ||
+  if (!float_cpu || Recording(a, b) || a.dim() < 3 || a.dim() != b.dim() ||
       a.sizes().slice(0, a.dim() - 2) != b.sizes().slice(0, b.dim() - 2) ||
       a.size(-1) != b.size(-2) || a.numel() == 0 || b.numel() == 0) {
     return at::matmul(a, b);
@@ -117,7 +139,7 @@ at::Tensor BatchedMatmul(const at::Tensor& a, const at::Tensor& b) {
 
 at::Tensor Linear::operator()(const at::Tensor& x) const {
   if (!onednn_ || !x.device().is_cpu() || x.scalar_type() != at::kFloat) {
-    return LinearOp(x, weight_, bias_);
+    return LinearOp(x, in_out_ ? weight_.t() : weight_, bias_);
   }
   TORCH_CHECK(x.size(-1) == in_, "linear layer expects ", in_, " input features, got ", x.size(-1));
   at::Tensor src = x.reshape({-1, in_}).contiguous();
@@ -155,7 +177,7 @@ Linear::Linear(const at::Tensor& weight, const at::Tensor& bias)
     : weight_(weight), bias_(bias), in_(weight.size(1)), out_(weight.size(0)) {}
 
 at::Tensor Linear::operator()(const at::Tensor& x) const {
-  return LinearOp(x, weight_, bias_);
+  return LinearOp(x, in_out_ ? weight_.t() : weight_, bias_);
 }
 
 #endif  // SINKSCOPE_HAVE_ONEDNN
@@ -168,6 +190,7 @@ FusedLinear::FusedLinear(const std::vector<at::Tensor>& weights,
                          const std::vector<at::Tensor>& biases) {
   bool any_bias = false;
   for (const auto& b : biases) any_bias = any_bias || b.defined();
+  const bool differentiable = !weights.empty() && weights.front().requires_grad();
   std::vector<at::Tensor> bias_parts;
   for (size_t i = 0; i < weights.size(); ++i) {
     sizes_.push_back(weights[i].size(0));
@@ -176,7 +199,19 @@ FusedLinear::FusedLinear(const std::vector<at::Tensor>& weights,
       bias_parts.push_back(has ? biases[i] : at::zeros({weights[i].size(0)}, weights[i].options()));
     }
   }
+  if (differentiable) {
+    parts_ = weights;
+    bias_parts_ = std::move(bias_parts);
+    return;
+  }
   linear_ = Linear(at::cat(weights), any_bias ? at::cat(bias_parts) : at::Tensor());
+}
+
+at::Tensor FusedLinear::Joint(const at::Tensor& x) const {
+  if (parts_.empty()) return linear_(x);
+  // Differentiable: the concatenation is part of the recorded graph, so each projection's
+  // gradient is its own row block of the joint weight's gradient.
+  return LinearOp(x, at::cat(parts_), bias_parts_.empty() ? at::Tensor() : at::cat(bias_parts_));
 }
 
 std::vector<at::Tensor> FusedLinear::Split(const at::Tensor& joint) const {

@@ -2,6 +2,9 @@
 
 #include <cmath>
 
+#include <ATen/core/grad_mode.h>
+#include <torch/csrc/autograd/autograd.h>
+
 namespace sinkscope::models::blocks {
 
 StatusOr<Activation> ParseActivation(const std::string& name, const std::string& key) {
@@ -43,6 +46,14 @@ at::Tensor GatedMlp(const at::Tensor& x, const FusedLinear& gate_up, const Linea
                     Activation act) {
   auto parts = gate_up(x);
   return down(Activate(act, parts[0]) * parts[1]);
+}
+
+at::Tensor MlpInputGradient(const at::Tensor& x,
+                            const std::function<at::Tensor(const at::Tensor&)>& mlp) {
+  at::AutoGradMode grad_mode(true);
+  at::Tensor input = x.detach().clone().requires_grad_(true);
+  at::Tensor total = mlp(input).to(at::kFloat).norm(2, {-1}).sum();
+  return torch::autograd::grad({total}, {input})[0].detach();
 }
 
 }  // namespace sinkscope::models::blocks

@@ -1,6 +1,7 @@
 // Activations and MLP variants shared by the architectures.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -32,5 +33,12 @@ at::Tensor DenseMlp(const at::Tensor& x, const Linear& up, const Linear& down, A
 /// fuses the gate and up projections, in that order.
 at::Tensor GatedMlp(const at::Tensor& x, const FusedLinear& gate_up, const Linear& down,
                     Activation act);
+
+/// ∂(Σ_t ‖mlp(x_t)‖₂)/∂x for x [N,D] (packed tokens); row t is ∂‖mlp(x_t)‖/∂x_t because the MLP
+/// acts on each token alone (spec sinks-frames-decomposition §3, MLP input attribution). Runs
+/// autograd on a detached copy of x and asks for its gradient only (parameters' .grad are left
+/// alone); the products inside `mlp` must be visible to autograd (a differentiable model).
+at::Tensor MlpInputGradient(const at::Tensor& x,
+                            const std::function<at::Tensor(const at::Tensor&)>& mlp);
 
 }  // namespace sinkscope::models::blocks

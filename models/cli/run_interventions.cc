@@ -71,6 +71,12 @@ void AddInterventionOptions(CLI::App& app, InterventionArgs& args) {
       ->group(group);
 }
 
+bool AnyIntervention(const InterventionArgs& args) {
+  return !args.mlp_directions.empty() || args.mlp_scale.has_value() || !args.mlp_layers.empty() ||
+         !args.attention_columns.empty() || !args.attention_layers.empty() ||
+         !args.attention_heads.empty() || args.attention_scale.has_value();
+}
+
 Status CheckInterventionUsage(const InterventionArgs& args) {
   const bool mlp = !args.mlp_directions.empty() || args.mlp_scale.has_value();
   if (mlp && args.mlp_layers.empty()) {

@@ -36,12 +36,15 @@ struct InterventionArgs {
   std::string mlp_tokens = "0";
   std::string attention_columns;
   std::string attention_layers;
-  std::string attention_heads;  ///< empty: every head
+  std::string attention_heads;            ///< empty: every head
   std::optional<double> attention_scale;  ///< default 0 (remove the columns)
 };
 
 /// Registers the flags above on `app`; values land in `args` (which must outlive the parse).
 void AddInterventionOptions(CLI::App& app, InterventionArgs& args);
+
+/// Whether any intervention flag was given.
+bool AnyIntervention(const InterventionArgs& args);
 
 /// Flag combinations that cannot work (an ablation without --mlp-layers, --mlp-layers without
 /// an ablation, attention-key flags without columns or layers, unparsable lists). The caller

@@ -3,7 +3,8 @@
 //
 //   sinkscope-run --model DIR|org/name[@rev] (--ids 1,2,3 | --text "…") [--ids …] [--text …]
 //                 [--no-special] [--capture attention,hidden] [--layers 0,5]
-//                 [--dtype fp32|bf16|fp16] [--device cpu|cuda] --out FILE
+//                 [--dtype fp32|bf16|fp16] [--device cpu|cuda] [--out FILE]
+//                 [--parameter-gradients GRADS.json [--loss-pad exclude|include] [--pad-id N]]
 //                 [interventions: --mlp-ablate-directions FILE | --mlp-scale F, --mlp-layers …,
 //                  --mlp-tokens …; --attention-key-columns … --attention-key-layers … (see
 //                  run_interventions.h)]
@@ -14,12 +15,26 @@
 // heads × n × n), `input_ids` and `final_hidden`; for a text also `offsets` ([n,2] byte offsets
 // into the text; (0,0) for added special tokens) and `special_positions`; with several inputs the
 // same names under `sentences.<i>.`. The texts are in the metadata (`texts`, a JSON array).
-// Captures are sliced to each input's real tokens (padding removed). Errors go to stderr with
-// exit status 1 (2 for bad command-line usage). With interventions, the ones applied are in the
-// metadata (`interventions`, JSON) and the orthonormalized MLP directions in the tensor
-// `interventions.mlp_directions`.
+// Captures are sliced to each input's real tokens (padding removed). With interventions, the ones
+// applied are in the metadata (`interventions`, JSON) and the orthonormalized MLP directions in
+// the tensor `interventions.mlp_directions`; they change the captures, not the gradients
+// (combining them with --parameter-gradients is a usage error).
+//
+// --parameter-gradients loads the model differentiable and writes, per input, the gradient of
+// Hugging Face's causal-LM loss (labels = input ids) with respect to every parameter, reduced to
+// what the empirical Fisher needs (sinkscope-metrics fisher): per parameter (full HF name, numel)
+// the squared L2 norm of the fp32 gradient accumulated in double, and fisher.ipynb's fp16
+// emulation (‖fp16(g)‖ rounded to fp16 — inf above 65504 — then squared in double). All inputs
+// form one right-padded batch (pad id: --pad-id, else config pad_token_id, else 0) and each row
+// is run on its own with its padding, as fisher.ipynb does; --loss-pad exclude (default,
+// CORRECTED) labels pads −100, include (PAPER) keeps them in the labels. JSON numbers: NaN →
+// null, ±∞ → "inf"/"-inf". At least one of --out and --parameter-gradients is required.
+//
+// Errors go to stderr with exit status 1 (2 for bad command-line usage).
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <map>
 #include <string>
 #include <thread>
@@ -58,7 +73,85 @@ struct RunArgs {
   std::string hub_cache;
   int batch_size = 16;
   int threads = 0;
+  std::string parameter_gradients;  ///< output JSON; empty: no gradients
+  std::string loss_pad = "exclude";
+  int64_t pad_id = -1;  ///< -1: the model's pad_token_id
 };
+
+nlohmann::json Number(double v) {
+  if (std::isnan(v)) return nullptr;
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  return v;
+}
+
+// Per input: the loss and every parameter's squared gradient norms (see the header comment).
+Status WriteParameterGradients(const RunArgs& args, models::Model& model,
+                               const std::vector<std::vector<int64_t>>& inputs) {
+  const models::ModelInfo& info = model.info();
+  models::LossOptions loss;
+  if (args.loss_pad == "include") {
+    loss.padding = models::LossPadding::kInclude;
+  } else if (args.loss_pad != "exclude") {
+    return InvalidArgumentError("--loss-pad '{}': use exclude or include", args.loss_pad);
+  }
+  const int64_t pad = args.pad_id >= 0 ? args.pad_id : info.pad_token_id;
+  if (pad < 0 || pad >= info.vocab_size) {
+    return InvalidArgumentError("pad id {} is outside the vocabulary [0, {})", pad,
+                                info.vocab_size);
+  }
+  const models::Batch batch = models::MakeBatch(inputs, models::PaddingSide::kRight, pad);
+  nlohmann::json params = nlohmann::json::array();
+  nlohmann::json sentences = nlohmann::json::array();
+  for (size_t k = 0; k < inputs.size(); ++k) {
+    nlohmann::json sq = nlohmann::json::array(), fp16 = nlohmann::json::array();
+    size_t index = 0;
+    auto result = model.ParameterGradients(
+        models::BatchRow(batch, static_cast<int64_t>(k)), loss,
+        [&](const std::string& name, const at::Tensor& grad) -> Status {
+          if (k == 0) {
+            params.push_back({{"name", name}, {"numel", grad.numel()}});
+          } else if (index >= params.size() || params[index]["name"] != name) {
+            return InternalError("parameter order changed between inputs at '{}'", name);
+          }
+          ++index;
+          sq.push_back(Number(grad.to(at::kDouble).pow(2).sum().item<double>()));
+          // torch's norm of an fp16 tensor: fp32 accumulation of the fp16 values, result in fp16.
+          const double n16 =
+              grad.to(at::kHalf).to(at::kFloat).norm().to(at::kHalf).to(at::kDouble).item<double>();
+          fp16.push_back(Number(n16 * n16));
+          return OkStatus();
+        });
+    if (!result.ok()) return result.status().WithContext(fmt::format("input {}", k));
+    sentences.push_back({{"input_ids", inputs[k]},
+                         {"loss", Number(result->loss)},
+                         {"num_labels", result->num_labels},
+                         {"squared_norms", std::move(sq)},
+                         {"fp16_squared_norms", std::move(fp16)}});
+    spdlog::info("input {}: loss {:.6f} over {} labels", k, result->loss, result->num_labels);
+  }
+  nlohmann::json doc = {
+      {"producer", "sinkscope-run"},
+      {"kind", "parameter_gradients"},
+      {"quantity",
+       "per-input squared L2 norms of the gradients of the causal-LM loss (labels = input ids) "
+       "with respect to each parameter: the diagonal-block traces of the empirical Fisher"},
+      {"model", args.model},
+      {"model_type", info.model_type},
+      {"model_path", info.directory},
+      {"dtype", args.dtype},
+      {"loss_padding", args.loss_pad},
+      {"pad_token_id", pad},
+      {"padded_length", batch.input_ids.size(1)},
+      {"parameters", std::move(params)},
+      {"sentences", std::move(sentences)}};
+  if (!info.revision.empty()) doc["model_revision"] = info.revision;
+  std::ofstream out(args.parameter_gradients);
+  out << doc.dump() << "\n";
+  out.close();
+  if (!out) return InternalError("cannot write '{}'", args.parameter_gradients);
+  spdlog::info("wrote gradient norms of {} inputs to {}", inputs.size(), args.parameter_gradients);
+  return OkStatus();
+}
 
 StatusOr<models::ForwardOptions> ParseCapture(const RunArgs& args) {
   models::ForwardOptions options;
@@ -113,8 +206,14 @@ Status Run(const RunArgs& args, const run_cli::InterventionArgs& intervention_ar
     return InvalidArgumentError("no input: give --ids or --text at least once");
   }
   ASSIGN_OR_RETURN(models::ForwardOptions options, ParseCapture(args));
+  if (args.out.empty() && args.parameter_gradients.empty()) {
+    return InvalidArgumentError("nothing to write: give --out, --parameter-gradients, or both");
+  }
 
   models::LoadOptions load;
+  // Gradients need weights autograd can see: --parameter-gradients, or the mlp_in_grad capture.
+  load.differentiable =
+      !args.parameter_gradients.empty() || options.capture.Wants(models::CapturePoint::kMlpInGrad);
   if (args.dtype == "fp32") {
     load.dtype = c10::kFloat;
   } else if (args.dtype == "bf16") {
@@ -155,6 +254,11 @@ Status Run(const RunArgs& args, const run_cli::InterventionArgs& intervention_ar
       inputs.emplace_back(encoding->ids.begin(), encoding->ids.end());
       encodings.push_back(std::move(encoding).value());
     }
+  }
+
+  if (!args.parameter_gradients.empty()) {
+    RETURN_IF_ERROR(WriteParameterGradients(args, *model, inputs));
+    if (args.out.empty()) return OkStatus();
   }
 
   const bool single = inputs.size() == 1;
@@ -240,7 +344,8 @@ int main(int argc, char** argv) {
   app.add_option("--ids", args.ids, "Comma-separated token ids of one input (repeatable)");
   app.add_option("--capture", args.capture,
                  "Comma-separated captures: attention, scores, q, k, v, attn_heads, attn_out, "
-                 "hidden_in, hidden_out, mlp_in, mlp_out, or groups qkv, hidden, mlp, attn, all")
+                 "hidden_in, hidden_out, mlp_in, mlp_out, mlp_in_grad (loads the model "
+                 "differentiable), or groups qkv, hidden, mlp, attn, all (all but mlp_in_grad)")
       ->capture_default_str();
   app.add_option("--layers", args.layers, "Comma-separated layers to capture (default: all)");
   app.add_option("--dtype", args.dtype, "Weights dtype: fp32, bf16 or fp16")->capture_default_str();
@@ -249,7 +354,16 @@ int main(int argc, char** argv) {
                  "Hugging Face hub cache dir (default: $HF_HUB_CACHE or $HF_HOME/hub)");
   app.add_option("--batch-size", args.batch_size, "Inputs per forward pass")->capture_default_str();
   app.add_option("--threads", args.threads, "CPU threads (default: all cores)");
-  app.add_option("--out", args.out, "Output .safetensors file")->required();
+  app.add_option("--out", args.out, "Output .safetensors file of the captures");
+  app.add_option("--parameter-gradients", args.parameter_gradients,
+                 "Output JSON: per input, every parameter's squared gradient norm of the "
+                 "causal-LM loss (for sinkscope-metrics fisher); loads the model differentiable");
+  app.add_option("--loss-pad", args.loss_pad,
+                 "Padding in the loss: exclude (labels -100, CORRECTED) or include (PAPER)")
+      ->check(CLI::IsMember({"exclude", "include"}))
+      ->capture_default_str();
+  app.add_option("--pad-id", args.pad_id,
+                 "Pad token id of the gradient batch (default: config pad_token_id, else 0)");
   sinkscope::run_cli::InterventionArgs intervention_args;
   sinkscope::run_cli::AddInterventionOptions(app, intervention_args);
   try {
@@ -257,8 +371,13 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
-  if (sinkscope::Status usage = sinkscope::run_cli::CheckInterventionUsage(intervention_args);
-      !usage.ok()) {
+  sinkscope::Status usage = sinkscope::run_cli::CheckInterventionUsage(intervention_args);
+  if (usage.ok() && !args.parameter_gradients.empty() &&
+      sinkscope::run_cli::AnyIntervention(intervention_args)) {
+    usage = sinkscope::InvalidArgumentError(
+        "interventions change the captures, not --parameter-gradients: run them separately");
+  }
+  if (!usage.ok()) {
     std::fprintf(stderr, "sinkscope-run: %s\nRun with --help for more information.\n",
                  usage.message().c_str());
     return 2;
