@@ -4,6 +4,8 @@
 #include <cmath>
 #include <limits>
 
+#include <Eigen/Dense>
+
 #include "analyzers/common/positions.h"
 #include "analyzers/stats/correlation.h"
 #include "core/torch_call.h"
@@ -119,18 +121,38 @@ CorrelationValue Correlate(const std::vector<double>& a, const std::vector<doubl
 }
 
 /// PCA scores [n, k] of the rows of z (centred), with sklearn ≥ 1.5's sign convention: each
-/// component's largest-|loading| entry (first on ties) is positive.
+/// component's largest-|loading| entry (first on ties) is positive. Only U and σ are formed (the
+/// scores are U·σ); a wide z (d > n) is first reduced to its n×n triangular factor (zᵀ = Q R, so
+/// z = Rᵀ Qᵀ has the singular values and left vectors of Rᵀ), and the loadings of the k components
+/// that fix the signs are zᵀ u_c (σ_c > 0 does not change the largest entry or its sign).
 std::vector<std::vector<double>> PcaScores(const Dense& z, int64_t k) {
-  at::Tensor t = at::from_blob(const_cast<double*>(z.v.data()), {z.rows, z.cols}, at::kDouble);
-  at::Tensor centred = t - t.mean(0, /*keepdim=*/true);
-  auto [u, s, vt] = at::linalg_svd(centred, /*full_matrices=*/false);
+  using RowMajor = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  const Eigen::Map<const RowMajor> t(z.v.data(), z.rows, z.cols);
+  const Eigen::MatrixXd centred = t.rowwise() - t.colwise().mean();
+  // LAPACK's divide and conquer (at::linalg_svd) is faster than Eigen's BDCSVD at these sizes.
+  RowMajor small = z.cols > z.rows
+                       ? RowMajor(Eigen::HouseholderQR<Eigen::MatrixXd>(centred.transpose())
+                                      .matrixQR()
+                                      .topRows(z.rows)
+                                      .triangularView<Eigen::Upper>()
+                                      .transpose())
+                       : RowMajor(centred);
+  auto [ut, st, vt] =
+      at::linalg_svd(at::from_blob(small.data(), {small.rows(), small.cols()}, at::kDouble), false);
+  const at::Tensor u_host = ut.contiguous();
+  const Eigen::Map<const RowMajor> u(u_host.data_ptr<double>(), u_host.size(0), u_host.size(1));
+  const at::Tensor s_host = st.contiguous();
+  const double* s = s_host.data_ptr<double>();
   std::vector<std::vector<double>> scores(static_cast<size_t>(k));
   for (int64_t c = 0; c < k; ++c) {
-    at::Tensor row = vt[c];
-    const int64_t arg = row.abs().argmax().item<int64_t>();
-    const double sign = row[arg].item<double>() < 0 ? -1.0 : 1.0;
-    at::Tensor col = (u.select(1, c) * s[c] * sign).contiguous();
-    scores[c].assign(col.data_ptr<double>(), col.data_ptr<double>() + z.rows);
+    const Eigen::VectorXd loading = centred.transpose() * u.col(c);
+    Eigen::Index arg = 0;
+    for (Eigen::Index j = 1; j < loading.size(); ++j) {
+      if (std::fabs(loading[j]) > std::fabs(loading[arg])) arg = j;
+    }
+    const double sign = loading[arg] < 0 ? -1.0 : 1.0;
+    scores[c].resize(static_cast<size_t>(z.rows));
+    for (int64_t i = 0; i < z.rows; ++i) scores[c][i] = u(i, c) * s[c] * sign;
   }
   return scores;
 }
@@ -351,18 +373,30 @@ StatusOr<AttentionValueResult> ComputeAttentionValue(const at::Tensor& attention
 
   // Geometric–semantic alignment over allowed pairs (pairs with a zero-norm token have no cosine
   // and are left out).
-  auto cosine = [&](int64_t i, int64_t j) {
-    double dot = 0;
-    for (int64_t k = 0; k < d; ++k) dot += in.x.at(i, k) * in.x.at(j, k);
-    return dot / (x_norm[i] * x_norm[j]);
-  };
+  // The dot products of every unordered pair, once (x_i·x_j and x_j·x_i are the same sum).
+  std::vector<double> dots(static_cast<size_t>(n * n), 0.0);
+  for (int64_t i = 0; i < n; ++i) {
+    const double* xi = &in.x.v[i * d];
+    for (int64_t j = 0; j < i; ++j) {
+      const double* xj = &in.x.v[j * d];
+      double dot = 0;
+      for (int64_t k = 0; k < d; ++k) dot += xi[k] * xj[k];
+      dots[i * n + j] = dots[j * n + i] = dot;
+    }
+  }
+  const size_t max_pairs = static_cast<size_t>(n * n);
   std::vector<double> a_all, s_all, a_rest, s_rest;
+  a_all.reserve(max_pairs);
+  s_all.reserve(max_pairs);
+  a_rest.reserve(max_pairs);
+  s_rest.reserve(max_pairs);
   std::vector<std::vector<double>> a_head(static_cast<size_t>(heads));
+  for (auto& a : a_head) a.reserve(max_pairs);
   for (int64_t i = 0; i < n; ++i) {
     for (int64_t j = 0; j < n; ++j) {
       const bool allowed = r.causal ? j < i : j != i;
       if (!allowed || x_norm[i] == 0 || x_norm[j] == 0) continue;
-      const double s = cosine(i, j);
+      const double s = dots[i * n + j] / (x_norm[i] * x_norm[j]);
       a_all.push_back(in.mean.at(i, j));
       s_all.push_back(s);
       for (int64_t h = 0; h < heads; ++h) a_head[h].push_back(in.heads.v[(h * n + i) * n + j]);
@@ -376,11 +410,12 @@ StatusOr<AttentionValueResult> ComputeAttentionValue(const at::Tensor& attention
   r.gs_without_sinks = Correlate(a_rest, s_rest);
   std::vector<double> per_head;
   for (int64_t h = 0; h < heads; ++h) {
-    const CorrelationValue c = Correlate(a_head[h], s_all);
-    if (c.degenerate) {
+    // Only r enters the mean: no p-value, no Spearman (Correlate's degenerate test on r alone).
+    const auto c = stats::PearsonCoefficient(a_head[h], s_all);
+    if (!c.ok() || std::isnan(c->r)) {
       ++r.num_degenerate_heads;
     } else {
-      per_head.push_back(c.pearson);
+      per_head.push_back(c->r);
     }
   }
   r.gs_per_head_mean = MeanOf(per_head);
