@@ -5,6 +5,8 @@
 #include <limits>
 #include <numeric>
 
+#include <Eigen/Dense>
+
 #include "analyzers/common/positions.h"
 #include "core/torch_call.h"
 
@@ -49,6 +51,43 @@ double Norm(const double* a, int64_t d) {
 double Cosine(const double* a, const double* b, int64_t d) {
   const double na = Norm(a, d), nb = Norm(b, d);
   return na > 0 && nb > 0 ? Dot(a, b, d) / (na * nb) : kNaN;
+}
+
+/// σ (all min(rows, d)) and the first `rank` right singular vectors [rank, d] of x (centred
+/// over the rows when `center`). A wide x (d > rows, the usual few-samples case) goes through its
+/// rows×rows triangular factor: xᵀ = Q R makes x = Rᵀ Qᵀ, so σ and U are those of Rᵀ (LAPACK on
+/// rows×rows, neither U nor V of the full x formed) and v_c = xᵀ u_c / σ_c. When σ_c of a wanted
+/// direction is tiny against σ_1 (that quotient would lose accuracy) the full SVD is used.
+std::pair<at::Tensor, at::Tensor> SingularValuesAndDirections(const Rows& x, bool center,
+                                                              int64_t rank) {
+  using RowMajor = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  const Eigen::Map<const RowMajor> raw(x.v.data(), x.rows, x.d);
+  const RowMajor m = center ? RowMajor(raw.rowwise() - raw.colwise().mean()) : RowMajor(raw);
+  auto full = [&] {
+    at::Tensor t = at::from_blob(const_cast<double*>(m.data()), {x.rows, x.d}, at::kDouble);
+    auto [u, sigma, vt] = at::linalg_svd(t, /*full_matrices=*/false);
+    return std::make_pair(sigma.contiguous(), vt.narrow(0, 0, rank).contiguous());
+  };
+  if (x.d <= x.rows) return full();
+  const RowMajor lower(Eigen::HouseholderQR<Eigen::MatrixXd>(m.transpose())
+                           .matrixQR()
+                           .topRows(x.rows)
+                           .triangularView<Eigen::Upper>()
+                           .transpose());
+  auto [ut, sigma_t, vt_small] = at::linalg_svd(
+      at::from_blob(const_cast<double*>(lower.data()), {x.rows, x.rows}, at::kDouble),
+      /*full_matrices=*/false);
+  at::Tensor sigma = sigma_t.contiguous();
+  const double* sv = sigma.data_ptr<double>();
+  if (!(sv[rank - 1] > sv[0] * 1e-6)) return full();
+  const at::Tensor u_host = ut.contiguous();
+  const Eigen::Map<const RowMajor> u(u_host.data_ptr<double>(), x.rows, x.rows);
+  at::Tensor directions = at::empty({rank, x.d}, at::kDouble);
+  Eigen::Map<RowMajor> dirs(directions.data_ptr<double>(), rank, x.d);
+  for (int64_t c = 0; c < rank; ++c) {
+    dirs.row(c) = (m.transpose() * u.col(c)).transpose() / sv[c];
+  }
+  return std::make_pair(sigma, directions);
 }
 
 }  // namespace
@@ -177,11 +216,7 @@ StatusOr<MlpSubspace> ComputeMlpSubspace(const at::Tensor& outputs, const at::Te
     return s;
   }
   ASSIGN_OR_RETURN(auto svd, TorchCall("MLP subspace: SVD", [&] {
-                     at::Tensor m = at::from_blob(x.v.data(), {x.rows, x.d}, at::kDouble);
-                     if (options.center) m = m - m.mean(0, /*keepdim=*/true);
-                     auto [u, sigma, vt] = at::linalg_svd(m, /*full_matrices=*/false);
-                     return std::make_pair(sigma.contiguous(),
-                                           vt.narrow(0, 0, s.rank).contiguous());
+                     return SingularValuesAndDirections(x, options.center, s.rank);
                    }));
   const at::Tensor& sigma = svd.first;
   s.directions = svd.second;
