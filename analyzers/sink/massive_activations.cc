@@ -35,7 +35,7 @@ StatusOr<MassiveActivationResult> FindMassiveActivations(const at::Tensor& hidde
   r.options = options;
   const int64_t n = r.num_tokens, d = r.hidden_size;
   const double* data = h.data_ptr<double>();
-  std::vector<double> magnitude(static_cast<size_t>(d));
+  std::vector<double> magnitude(static_cast<size_t>(d)), sorted(static_cast<size_t>(d));
   for (int64_t l = 0; l < r.num_layers; ++l) {
     InputHealth health;
     int64_t count = 0;
@@ -51,7 +51,7 @@ StatusOr<MassiveActivationResult> FindMassiveActivations(const at::Tensor& hidde
       }
       if (!finite) continue;
       // numpy's median: the mean of the two middle values for an even count.
-      std::vector<double> sorted = magnitude;
+      std::copy(magnitude.begin(), magnitude.end(), sorted.begin());
       const size_t mid = sorted.size() / 2;
       std::nth_element(sorted.begin(), sorted.begin() + mid, sorted.end());
       double median = sorted[mid];
