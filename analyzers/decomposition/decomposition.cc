@@ -48,11 +48,6 @@ double Norm(const double* a, int64_t d) {
   return std::sqrt(Dot(a, a, d));
 }
 
-double Cosine(const double* a, const double* b, int64_t d) {
-  const double na = Norm(a, d), nb = Norm(b, d);
-  return na > 0 && nb > 0 ? Dot(a, b, d) / (na * nb) : kNaN;
-}
-
 /// σ (all min(rows, d)) and the first `rank` right singular vectors [rank, d] of x (centred
 /// over the rows when `center`). A wide x (d > rows, the usual few-samples case) goes through its
 /// rows×rows triangular factor: xᵀ = Q R makes x = Rᵀ Qᵀ, so σ and U are those of Rᵀ (LAPACK on
@@ -166,7 +161,6 @@ StatusOr<OutputDecomposition> DecomposeOutput(const at::Tensor& residual,
     out.health.num_neginf += h.num_neginf;
   }
   out.valid = out.health.valid();
-  std::vector<double> sum(static_cast<size_t>(r.d));
   for (int64_t t : selected) {
     TokenDecomposition d;
     d.token = t;
@@ -176,17 +170,31 @@ StatusOr<OutputDecomposition> DecomposeOutput(const at::Tensor& residual,
       out.tokens.push_back(d);
       continue;
     }
-    d.output_norm = Norm(y.row(t), r.d);
-    d.residual_norm = Norm(r.row(t), r.d);
-    d.attention_norm = Norm(a.row(t), r.d);
-    d.mlp_norm = Norm(m.row(t), r.d);
-    d.residual_cosine = Cosine(r.row(t), y.row(t), r.d);
-    d.attention_cosine = Cosine(a.row(t), y.row(t), r.d);
-    d.mlp_cosine = Cosine(m.row(t), y.row(t), r.d);
+    // The eight sums of one pass, each over k in order (the values of Norm, Dot and Cosine).
+    const double *yt = y.row(t), *rt = r.row(t), *at = a.row(t), *mt = m.row(t);
+    double yy = 0, rr = 0, aa = 0, mm = 0, ry = 0, ay = 0, my = 0, ee = 0;
     for (int64_t k = 0; k < r.d; ++k) {
-      sum[k] = y.row(t)[k] - (r.row(t)[k] + a.row(t)[k] + m.row(t)[k]);
+      yy += yt[k] * yt[k];
+      rr += rt[k] * rt[k];
+      aa += at[k] * at[k];
+      mm += mt[k] * mt[k];
+      ry += rt[k] * yt[k];
+      ay += at[k] * yt[k];
+      my += mt[k] * yt[k];
+      const double e = yt[k] - (rt[k] + at[k] + mt[k]);
+      ee += e * e;
     }
-    d.sum_relative_error = d.output_norm > 0 ? Norm(sum.data(), r.d) / d.output_norm : kNaN;
+    d.output_norm = std::sqrt(yy);
+    d.residual_norm = std::sqrt(rr);
+    d.attention_norm = std::sqrt(aa);
+    d.mlp_norm = std::sqrt(mm);
+    auto cosine = [](double dot, double na, double nb) {
+      return na > 0 && nb > 0 ? dot / (na * nb) : kNaN;
+    };
+    d.residual_cosine = cosine(ry, d.residual_norm, d.output_norm);
+    d.attention_cosine = cosine(ay, d.attention_norm, d.output_norm);
+    d.mlp_cosine = cosine(my, d.mlp_norm, d.output_norm);
+    d.sum_relative_error = d.output_norm > 0 ? std::sqrt(ee) / d.output_norm : kNaN;
     out.tokens.push_back(d);
   }
   return out;
