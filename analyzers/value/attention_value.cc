@@ -374,15 +374,22 @@ StatusOr<AttentionValueResult> ComputeAttentionValue(const at::Tensor& attention
   // Geometric–semantic alignment over allowed pairs (pairs with a zero-norm token have no cosine
   // and are left out).
   // The dot products of every unordered pair, once (x_i·x_j and x_j·x_i are the same sum).
-  std::vector<double> dots(static_cast<size_t>(n * n), 0.0);
+  // Each sum runs over k in order as a plain dot product would; the loop over j (of Xᵀ, [d, n])
+  // inside makes the independent sums of one row vectorize.
+  std::vector<double> xt(static_cast<size_t>(d * n));
   for (int64_t i = 0; i < n; ++i) {
+    for (int64_t k = 0; k < d; ++k) xt[k * n + i] = in.x.v[i * d + k];
+  }
+  std::vector<double> dots(static_cast<size_t>(n * n), 0.0);
+  for (int64_t i = 1; i < n; ++i) {
+    double* row = &dots[i * n];
     const double* xi = &in.x.v[i * d];
-    for (int64_t j = 0; j < i; ++j) {
-      const double* xj = &in.x.v[j * d];
-      double dot = 0;
-      for (int64_t k = 0; k < d; ++k) dot += xi[k] * xj[k];
-      dots[i * n + j] = dots[j * n + i] = dot;
+    for (int64_t k = 0; k < d; ++k) {
+      const double xik = xi[k];
+      const double* col = &xt[k * n];
+      for (int64_t j = 0; j < i; ++j) row[j] += xik * col[j];
     }
+    for (int64_t j = 0; j < i; ++j) dots[j * n + i] = row[j];
   }
   const size_t max_pairs = static_cast<size_t>(n * n);
   std::vector<double> a_all, s_all, a_rest, s_rest;
