@@ -64,6 +64,31 @@ std::pair<at::Tensor, at::Tensor> SingularValuesAndDirections(const Rows& x, boo
     return std::make_pair(sigma.contiguous(), vt.narrow(0, 0, rank).contiguous());
   };
   if (x.d <= x.rows) return full();
+  // Well-conditioned outputs (every λ_i of the rows×rows Gram matrix x xᵀ above 1e-6·λ_1, so
+  // σ_i = √λ_i is accurate to ~1e-10 relative, and each wanted direction's λ more than 1e-6·λ_1
+  // from the next): σ and U from its eigendecomposition, no QR and no SVD.
+  const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(m * m.transpose());
+  if (eig.info() == Eigen::Success) {
+    const Eigen::VectorXd& lambda = eig.eigenvalues();  // ascending
+    const Eigen::Index top = x.rows - 1;
+    const double l1 = lambda[top];
+    bool separated = l1 > 0 && lambda[0] > 1e-6 * l1;
+    for (int64_t c = 0; c < rank && separated; ++c) {
+      const double next = top - c - 1 >= 0 ? lambda[top - c - 1] : 0.0;
+      separated = lambda[top - c] - next > 1e-6 * l1;
+    }
+    if (separated) {
+      at::Tensor sigma = at::empty({x.rows}, at::kDouble);
+      double* sv = sigma.data_ptr<double>();
+      for (int64_t i = 0; i < x.rows; ++i) sv[i] = std::sqrt(lambda[top - i]);
+      at::Tensor directions = at::empty({rank, x.d}, at::kDouble);
+      Eigen::Map<RowMajor> dirs(directions.data_ptr<double>(), rank, x.d);
+      for (int64_t c = 0; c < rank; ++c) {
+        dirs.row(c) = (m.transpose() * eig.eigenvectors().col(top - c)).transpose() / sv[c];
+      }
+      return std::make_pair(sigma, directions);
+    }
+  }
   const RowMajor lower(Eigen::HouseholderQR<Eigen::MatrixXd>(m.transpose())
                            .matrixQR()
                            .topRows(x.rows)
