@@ -91,6 +91,18 @@ int64_t NumSelectedMatrices(int64_t num_heads, HeadSelection selection) {
 }
 
 std::vector<double> ToCpuDoubles(const at::Tensor& t) {
+  // A contiguous float32/float64 CPU tensor (a captured layer) is read in place: no float64
+  // intermediate tensor, one pass.
+  if (t.device().is_cpu() && t.is_contiguous() && !t.is_neg() && !t.is_conj()) {
+    if (t.scalar_type() == at::kFloat) {
+      const float* p = t.data_ptr<float>();
+      return std::vector<double>(p, p + t.numel());
+    }
+    if (t.scalar_type() == at::kDouble) {
+      const double* p = t.data_ptr<double>();
+      return std::vector<double>(p, p + t.numel());
+    }
+  }
   at::Tensor c = t.to(at::kCPU, at::kDouble).contiguous();
   return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
 }

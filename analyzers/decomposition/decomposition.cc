@@ -5,6 +5,8 @@
 #include <limits>
 #include <numeric>
 
+#include <Eigen/Dense>
+
 #include "analyzers/common/positions.h"
 #include "core/torch_call.h"
 
@@ -46,9 +48,66 @@ double Norm(const double* a, int64_t d) {
   return std::sqrt(Dot(a, a, d));
 }
 
-double Cosine(const double* a, const double* b, int64_t d) {
-  const double na = Norm(a, d), nb = Norm(b, d);
-  return na > 0 && nb > 0 ? Dot(a, b, d) / (na * nb) : kNaN;
+/// σ (all min(rows, d)) and the first `rank` right singular vectors [rank, d] of x (centred
+/// over the rows when `center`). A wide x (d > rows, the usual few-samples case) goes through its
+/// rows×rows triangular factor: xᵀ = Q R makes x = Rᵀ Qᵀ, so σ and U are those of Rᵀ (LAPACK on
+/// rows×rows, neither U nor V of the full x formed) and v_c = xᵀ u_c / σ_c. When σ_c of a wanted
+/// direction is tiny against σ_1 (that quotient would lose accuracy) the full SVD is used.
+std::pair<at::Tensor, at::Tensor> SingularValuesAndDirections(const Rows& x, bool center,
+                                                              int64_t rank) {
+  using RowMajor = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  const Eigen::Map<const RowMajor> raw(x.v.data(), x.rows, x.d);
+  const RowMajor m = center ? RowMajor(raw.rowwise() - raw.colwise().mean()) : RowMajor(raw);
+  auto full = [&] {
+    at::Tensor t = at::from_blob(const_cast<double*>(m.data()), {x.rows, x.d}, at::kDouble);
+    auto [u, sigma, vt] = at::linalg_svd(t, /*full_matrices=*/false);
+    return std::make_pair(sigma.contiguous(), vt.narrow(0, 0, rank).contiguous());
+  };
+  if (x.d <= x.rows) return full();
+  // Well-conditioned outputs (every λ_i of the rows×rows Gram matrix x xᵀ above 1e-6·λ_1, so
+  // σ_i = √λ_i is accurate to ~1e-10 relative, and each wanted direction's λ more than 1e-6·λ_1
+  // from the next): σ and U from its eigendecomposition, no QR and no SVD.
+  const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(m * m.transpose());
+  if (eig.info() == Eigen::Success) {
+    const Eigen::VectorXd& lambda = eig.eigenvalues();  // ascending
+    const Eigen::Index top = x.rows - 1;
+    const double l1 = lambda[top];
+    bool separated = l1 > 0 && lambda[0] > 1e-6 * l1;
+    for (int64_t c = 0; c < rank && separated; ++c) {
+      const double next = top - c - 1 >= 0 ? lambda[top - c - 1] : 0.0;
+      separated = lambda[top - c] - next > 1e-6 * l1;
+    }
+    if (separated) {
+      at::Tensor sigma = at::empty({x.rows}, at::kDouble);
+      double* sv = sigma.data_ptr<double>();
+      for (int64_t i = 0; i < x.rows; ++i) sv[i] = std::sqrt(lambda[top - i]);
+      at::Tensor directions = at::empty({rank, x.d}, at::kDouble);
+      Eigen::Map<RowMajor> dirs(directions.data_ptr<double>(), rank, x.d);
+      for (int64_t c = 0; c < rank; ++c) {
+        dirs.row(c) = (m.transpose() * eig.eigenvectors().col(top - c)).transpose() / sv[c];
+      }
+      return std::make_pair(sigma, directions);
+    }
+  }
+  const RowMajor lower(Eigen::HouseholderQR<Eigen::MatrixXd>(m.transpose())
+                           .matrixQR()
+                           .topRows(x.rows)
+                           .triangularView<Eigen::Upper>()
+                           .transpose());
+  auto [ut, sigma_t, vt_small] = at::linalg_svd(
+      at::from_blob(const_cast<double*>(lower.data()), {x.rows, x.rows}, at::kDouble),
+      /*full_matrices=*/false);
+  at::Tensor sigma = sigma_t.contiguous();
+  const double* sv = sigma.data_ptr<double>();
+  if (!(sv[rank - 1] > sv[0] * 1e-6)) return full();
+  const at::Tensor u_host = ut.contiguous();
+  const Eigen::Map<const RowMajor> u(u_host.data_ptr<double>(), x.rows, x.rows);
+  at::Tensor directions = at::empty({rank, x.d}, at::kDouble);
+  Eigen::Map<RowMajor> dirs(directions.data_ptr<double>(), rank, x.d);
+  for (int64_t c = 0; c < rank; ++c) {
+    dirs.row(c) = (m.transpose() * u.col(c)).transpose() / sv[c];
+  }
+  return std::make_pair(sigma, directions);
 }
 
 }  // namespace
@@ -127,7 +186,6 @@ StatusOr<OutputDecomposition> DecomposeOutput(const at::Tensor& residual,
     out.health.num_neginf += h.num_neginf;
   }
   out.valid = out.health.valid();
-  std::vector<double> sum(static_cast<size_t>(r.d));
   for (int64_t t : selected) {
     TokenDecomposition d;
     d.token = t;
@@ -137,17 +195,31 @@ StatusOr<OutputDecomposition> DecomposeOutput(const at::Tensor& residual,
       out.tokens.push_back(d);
       continue;
     }
-    d.output_norm = Norm(y.row(t), r.d);
-    d.residual_norm = Norm(r.row(t), r.d);
-    d.attention_norm = Norm(a.row(t), r.d);
-    d.mlp_norm = Norm(m.row(t), r.d);
-    d.residual_cosine = Cosine(r.row(t), y.row(t), r.d);
-    d.attention_cosine = Cosine(a.row(t), y.row(t), r.d);
-    d.mlp_cosine = Cosine(m.row(t), y.row(t), r.d);
+    // The eight sums of one pass, each over k in order (the values of Norm, Dot and Cosine).
+    const double *yt = y.row(t), *rt = r.row(t), *at = a.row(t), *mt = m.row(t);
+    double yy = 0, rr = 0, aa = 0, mm = 0, ry = 0, ay = 0, my = 0, ee = 0;
     for (int64_t k = 0; k < r.d; ++k) {
-      sum[k] = y.row(t)[k] - (r.row(t)[k] + a.row(t)[k] + m.row(t)[k]);
+      yy += yt[k] * yt[k];
+      rr += rt[k] * rt[k];
+      aa += at[k] * at[k];
+      mm += mt[k] * mt[k];
+      ry += rt[k] * yt[k];
+      ay += at[k] * yt[k];
+      my += mt[k] * yt[k];
+      const double e = yt[k] - (rt[k] + at[k] + mt[k]);
+      ee += e * e;
     }
-    d.sum_relative_error = d.output_norm > 0 ? Norm(sum.data(), r.d) / d.output_norm : kNaN;
+    d.output_norm = std::sqrt(yy);
+    d.residual_norm = std::sqrt(rr);
+    d.attention_norm = std::sqrt(aa);
+    d.mlp_norm = std::sqrt(mm);
+    auto cosine = [](double dot, double na, double nb) {
+      return na > 0 && nb > 0 ? dot / (na * nb) : kNaN;
+    };
+    d.residual_cosine = cosine(ry, d.residual_norm, d.output_norm);
+    d.attention_cosine = cosine(ay, d.attention_norm, d.output_norm);
+    d.mlp_cosine = cosine(my, d.mlp_norm, d.output_norm);
+    d.sum_relative_error = d.output_norm > 0 ? std::sqrt(ee) / d.output_norm : kNaN;
     out.tokens.push_back(d);
   }
   return out;
@@ -177,11 +249,7 @@ StatusOr<MlpSubspace> ComputeMlpSubspace(const at::Tensor& outputs, const at::Te
     return s;
   }
   ASSIGN_OR_RETURN(auto svd, TorchCall("MLP subspace: SVD", [&] {
-                     at::Tensor m = at::from_blob(x.v.data(), {x.rows, x.d}, at::kDouble);
-                     if (options.center) m = m - m.mean(0, /*keepdim=*/true);
-                     auto [u, sigma, vt] = at::linalg_svd(m, /*full_matrices=*/false);
-                     return std::make_pair(sigma.contiguous(),
-                                           vt.narrow(0, 0, s.rank).contiguous());
+                     return SingularValuesAndDirections(x, options.center, s.rank);
                    }));
   const at::Tensor& sigma = svd.first;
   s.directions = svd.second;

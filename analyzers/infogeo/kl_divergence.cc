@@ -50,17 +50,33 @@ std::vector<double> HeadMean(const Heads& a) {
   return mean;
 }
 
-/// KL_h = mean_{i ∈ rows} D(P^h_i ‖ P̄_i) for every head.
-std::vector<double> KlToMean(const Heads& a, const std::vector<int64_t>& rows) {
+/// D(P^h_i ‖ P̄_i) for every head h and every row i in `rows`: [H, n] row-major, 0 elsewhere.
+std::vector<double> KlTable(const Heads& a, const std::vector<int64_t>& rows) {
+  std::vector<double> table(static_cast<size_t>(a.h * a.n), 0.0);
+  if (rows.empty()) return table;
   const std::vector<double> mean = HeadMean(a);
-  std::vector<double> kl(static_cast<size_t>(a.h), kNaN);
-  if (rows.empty()) return kl;
   for (int64_t h = 0; h < a.h; ++h) {
+    for (int64_t i : rows) table[h * a.n + i] = Kl(&a.p[(h * a.n + i) * a.n], &mean[i * a.n], a.n);
+  }
+  return table;
+}
+
+/// KL_h = mean_{i ∈ rows} of a KlTable's entries, for every head (NaN when rows is empty).
+std::vector<double> MeanOverRows(const std::vector<double>& table, int64_t num_heads, int64_t n,
+                                 const std::vector<int64_t>& rows) {
+  std::vector<double> kl(static_cast<size_t>(num_heads), kNaN);
+  if (rows.empty()) return kl;
+  for (int64_t h = 0; h < num_heads; ++h) {
     double sum = 0;
-    for (int64_t i : rows) sum += Kl(&a.p[(h * a.n + i) * a.n], &mean[i * a.n], a.n);
+    for (int64_t i : rows) sum += table[h * n + i];
     kl[h] = sum / static_cast<double>(rows.size());
   }
   return kl;
+}
+
+/// KL_h = mean_{i ∈ rows} D(P^h_i ‖ P̄_i) for every head.
+std::vector<double> KlToMean(const Heads& a, const std::vector<int64_t>& rows) {
+  return MeanOverRows(KlTable(a, rows), a.h, a.n, rows);
 }
 
 double Mean(const std::vector<double>& v) {
@@ -243,7 +259,9 @@ StatusOr<KlResult> ComputeKlSinks(const at::Tensor& attention, const KlOptions& 
       }
     }
   }
-  r.kl_to_head_mean = KlToMean(p, rows);
+  // Every row's KL with sinks, once: each τ's kept rows are a subset of these.
+  const std::vector<double> kl_p = KlTable(p, rows);
+  r.kl_to_head_mean = MeanOverRows(kl_p, H, n, rows);
   r.generalized_js_divergence = Mean(r.kl_to_head_mean);
   double to_uniform = 0;
   for (int64_t h = 0; h < H; ++h) {
@@ -306,7 +324,7 @@ StatusOr<KlResult> ComputeKlSinks(const at::Tensor& attention, const KlOptions& 
     const double cells = static_cast<double>(H) * static_cast<double>(kept.size());
     k.sink_removal_information_loss = kept.empty() ? kNaN : loss / cells;
     k.mean_sink_mass = kept.empty() ? kNaN : sink_mass / cells;
-    k.kl_with_sinks = KlToMean(p, kept);
+    k.kl_with_sinks = MeanOverRows(kl_p, H, n, kept);
     k.kl_without_sinks = KlToMean(q, kept);
     for (int64_t h = 0; h < H; ++h) {
       k.kl_reduction.push_back(k.kl_with_sinks[h] - k.kl_without_sinks[h]);

@@ -6,6 +6,9 @@
 #include <numeric>
 #include <span>
 
+#include <Eigen/Dense>
+
+#include "analyzers/common/positions.h"
 #include "core/torch_call.h"
 
 namespace sinkscope::analyzers::rmt {
@@ -135,6 +138,85 @@ BatchSpectra ComputeSpectra(const at::Tensor& clean, CausalMask rule) {
   return out;
 }
 
+/// ComputeSpectra for matrices on the CPU: the same quantities, with the masking and the
+/// standardization in one plain pass per matrix instead of a dozen ATen ops over the batch, and
+/// the eigenvalues of (1/m) Z Zᵀ from Eigen (tridiagonalization + QR, values only). σ stays with
+/// LAPACK (at::linalg_svdvals, batched). `host` is [K, n, n] float64, contiguous; non-finite
+/// matrices (`finite` false) are treated as zero, as in ComputeSpectra.
+BatchSpectra ComputeSpectraOnHost(const at::Tensor& host, const std::vector<bool>& finite,
+                                  CausalMask rule) {
+  const int64_t k = host.size(0);
+  const int64_t n = host.size(-1);
+  const auto opts = host.options();
+  at::Tensor clean = host;
+  if (std::find(finite.begin(), finite.end(), false) != finite.end()) {
+    clean = host.clone();
+    for (int64_t i = 0; i < k; ++i) {
+      if (!finite[static_cast<size_t>(i)]) clean[i].zero_();
+    }
+  }
+  BatchSpectra out;
+  out.sigma = at::linalg_svdvals(clean).contiguous();
+  out.mp_eigenvalues = at::empty({k, n}, opts);
+  out.causal = at::empty({k}, opts.dtype(at::kBool));
+  out.count = at::empty({k}, opts);
+  out.mean = at::empty({k}, opts);
+  out.std = at::empty({k}, opts);
+  using RowMajor = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  RowMajor z(n, n);
+  Eigen::MatrixXd w(n, n);
+  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> solver(n);
+  for (int64_t i = 0; i < k; ++i) {
+    const double* m = clean.data_ptr<double>() + i * n * n;
+    bool causal = rule == CausalMask::kCausal;
+    if (rule == CausalMask::kAuto && n >= 2) {
+      causal = true;
+      for (int64_t r = 0; r < n && causal; ++r) {
+        for (int64_t c = r + 1; c < n; ++c) {
+          if (m[r * n + c] != 0) {
+            causal = false;
+            break;
+          }
+        }
+      }
+    }
+    auto last = [&](int64_t r) { return causal ? r : n - 1; };  // last unmasked column of row r
+    // Shifted two-pass moments over the unmasked entries: subtracting M_00 (always unmasked)
+    // first makes a constant matrix give exactly s = 0 instead of round-off noise.
+    const double m00 = m[0];
+    const double count = causal ? static_cast<double>(n * (n + 1) / 2) : static_cast<double>(n * n);
+    double sum = 0;
+    for (int64_t r = 0; r < n; ++r) {
+      for (int64_t c = 0; c <= last(r); ++c) sum += m[r * n + c] - m00;
+    }
+    const double shifted_mean = sum / count;
+    double ss = 0;
+    for (int64_t r = 0; r < n; ++r) {
+      for (int64_t c = 0; c <= last(r); ++c) {
+        const double d = (m[r * n + c] - m00) - shifted_mean;
+        ss += d * d;
+      }
+    }
+    const double sd = std::sqrt(ss / count);
+    const double scale = sd > 0 ? sd : 1.0;
+    for (int64_t r = 0; r < n; ++r) {
+      for (int64_t c = 0; c < n; ++c) {
+        z(r, c) = c <= last(r) ? ((m[r * n + c] - m00) - shifted_mean) / scale : 0.0;
+      }
+    }
+    w.noalias() = z * z.transpose();
+    w /= static_cast<double>(n);
+    solver.compute(w, Eigen::EigenvaluesOnly);
+    std::copy(solver.eigenvalues().data(), solver.eigenvalues().data() + n,
+              out.mp_eigenvalues.data_ptr<double>() + i * n);
+    out.causal.data_ptr<bool>()[i] = causal;
+    out.count.data_ptr<double>()[i] = count;
+    out.mean.data_ptr<double>()[i] = shifted_mean + m00;
+    out.std.data_ptr<double>()[i] = sd;
+  }
+  return out;
+}
+
 }  // namespace
 
 StatusOr<CausalMask> ParseCausalMask(std::string_view name) {
@@ -181,16 +263,25 @@ StatusOr<RmtResult> ComputeRmt(const at::Tensor& attention, const RmtOptions& op
   result.kl_epsilon = options.kl_epsilon;
   result.sink_top_fraction = options.sink_top_fraction;
 
-  const std::vector<InputHealth> health = CheckFinite(batch.matrices);
+  const at::Tensor host = batch.matrices.cpu().contiguous();
+  std::vector<InputHealth> health;
+  std::vector<bool> finite;
+  for (int64_t i = 0; i < host.size(0); ++i) {
+    health.push_back(CountNonFinite(
+        std::span<const double>(host.data_ptr<double>() + i * n * n, static_cast<size_t>(n * n))));
+    finite.push_back(health.back().valid());
+  }
   ASSIGN_OR_RETURN(
       BatchSpectra spectra, TorchCall("rmt spectra", [&] {
-        // Non-finite matrices are zeroed so LAPACK sees finite input; their results
-        // are overwritten with NaN below.
-        const at::Tensor finite = batch.matrices.isfinite().flatten(1).all(1).view({-1, 1, 1});
-        const at::Tensor clean = at::where(finite, batch.matrices, at::zeros_like(batch.matrices));
+        if (batch.matrices.device().is_cpu()) {
+          return ComputeSpectraOnHost(host, finite, options.causal_mask);
+        }
+        // Non-finite matrices are zeroed so LAPACK sees finite input; their
+        // results are overwritten with NaN below.
+        const at::Tensor ok = batch.matrices.isfinite().flatten(1).all(1).view({-1, 1, 1});
+        const at::Tensor clean = at::where(ok, batch.matrices, at::zeros_like(batch.matrices));
         return ComputeSpectra(clean, options.causal_mask);
       }));
-  const at::Tensor host = batch.matrices.cpu().contiguous();
 
   MarchenkoPasturCompareOptions mp_options;
   mp_options.gamma = result.aspect_ratio;

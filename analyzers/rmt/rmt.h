@@ -14,7 +14,8 @@
 //     population std over the entries that are not structurally zero. For a causal matrix the
 //     strict upper triangle is masked (excluded from μ and s, and set to 0 in Z); causality is
 //     detected (every strict-upper entry exactly 0, n ≥ 2) or forced by an option. The empirical
-//     spectrum is the eigenvalues of (1/m)·Z Zᵀ (n×n, m = n columns, batched at::linalg_eigvalsh),
+//     spectrum is the eigenvalues of (1/m)·Z Zᵀ (n×n, m = n columns; Eigen's
+//     SelfAdjointEigenSolver per matrix on the CPU, batched at::linalg_eigvalsh on other devices),
 //     compared with MP for γ (default n/m = 1, an option) and σ² = the mean eigenvalue (an option
 //     fixes it) by KL over integrated bins, Kolmogorov–Smirnov and Wasserstein-1
 //     (marchenko_pastur.h).

@@ -35,7 +35,7 @@ StatusOr<MassiveActivationResult> FindMassiveActivations(const at::Tensor& hidde
   r.options = options;
   const int64_t n = r.num_tokens, d = r.hidden_size;
   const double* data = h.data_ptr<double>();
-  std::vector<double> magnitude(static_cast<size_t>(d));
+  std::vector<double> magnitude(static_cast<size_t>(d)), sorted(static_cast<size_t>(d));
   for (int64_t l = 0; l < r.num_layers; ++l) {
     InputHealth health;
     int64_t count = 0;
@@ -44,19 +44,25 @@ StatusOr<MassiveActivationResult> FindMassiveActivations(const at::Tensor& hidde
     for (int64_t i = 0; i < n; ++i) {
       const double* x = data + (l * n + i) * d;
       bool finite = true;
+      double row_max = 0;
       for (int64_t k = 0; k < d; ++k) {
         if (std::isnan(x[k])) ++health.num_nan, finite = false;
         if (std::isinf(x[k])) ++(x[k] > 0 ? health.num_posinf : health.num_neginf), finite = false;
         magnitude[k] = std::fabs(x[k]);
+        row_max = std::max(row_max, magnitude[k]);
       }
       if (!finite) continue;
-      // numpy's median: the mean of the two middle values for an even count.
-      std::vector<double> sorted = magnitude;
-      const size_t mid = sorted.size() / 2;
-      std::nth_element(sorted.begin(), sorted.begin() + mid, sorted.end());
-      double median = sorted[mid];
-      if (sorted.size() % 2 == 0) {
-        median = 0.5 * (median + *std::max_element(sorted.begin(), sorted.begin() + mid));
+      // numpy's median: the mean of the two middle values for an even count. Only needed when
+      // some |h| passes the absolute threshold (otherwise no entry of the token can qualify).
+      double median = 0;
+      if (row_max > options.absolute_threshold) {
+        std::copy(magnitude.begin(), magnitude.end(), sorted.begin());
+        const size_t mid = sorted.size() / 2;
+        std::nth_element(sorted.begin(), sorted.begin() + mid, sorted.end());
+        median = sorted[mid];
+        if (sorted.size() % 2 == 0) {
+          median = 0.5 * (median + *std::max_element(sorted.begin(), sorted.begin() + mid));
+        }
       }
       for (int64_t k = 0; k < d; ++k) {
         if (magnitude[k] > max_mag) {

@@ -81,6 +81,14 @@ StatusOr<Correlation> Pearson(std::span<const double> x, std::span<const double>
   return c;
 }
 
+StatusOr<Correlation> PearsonCoefficient(std::span<const double> x, std::span<const double> y) {
+  RETURN_IF_ERROR(CheckPairs(x, y));
+  if (auto nan = NaNCorrelation(x, y)) return *nan;
+  Correlation c = PearsonR(x, y);
+  if (!c.constant_input) c.p_value = kNaN;
+  return c;
+}
+
 StatusOr<Correlation> Spearman(std::span<const double> x, std::span<const double> y) {
   RETURN_IF_ERROR(CheckPairs(x, y));
   if (auto nan = NaNCorrelation(x, y)) return *nan;

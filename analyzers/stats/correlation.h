@@ -28,6 +28,10 @@ struct Correlation {
 /// Pearson's r. InvalidArgument for different lengths or fewer than 2 pairs.
 StatusOr<Correlation> Pearson(std::span<const double> x, std::span<const double> y);
 
+/// Pearson's r alone, without the p-value (p_value is NaN): for callers that use only r. The
+/// same r, n, constant_input and num_nan as Pearson(). InvalidArgument as for Pearson().
+StatusOr<Correlation> PearsonCoefficient(std::span<const double> x, std::span<const double> y);
+
 /// Spearman's ρ. InvalidArgument for different lengths or fewer than 2 pairs.
 StatusOr<Correlation> Spearman(std::span<const double> x, std::span<const double> y);
 

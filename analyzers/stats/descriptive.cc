@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <utility>
 
 namespace sinkscope::analyzers::stats {
 namespace {
@@ -50,9 +51,17 @@ double Quantile(std::span<const double> values, double q) {
 std::vector<double> AverageRanks(std::span<const double> values) {
   const size_t m = values.size();
   std::vector<size_t> order(m);
-  std::iota(order.begin(), order.end(), size_t{0});
-  std::stable_sort(order.begin(), order.end(),
-                   [&](size_t a, size_t b) { return values[a] < values[b]; });
+  if (HasNaN(values)) {
+    std::iota(order.begin(), order.end(), size_t{0});
+    std::stable_sort(order.begin(), order.end(),
+                     [&](size_t a, size_t b) { return values[a] < values[b]; });
+  } else {
+    // Without NaN, (value, index) pairs sorted in place (cache-friendly) give the same order.
+    std::vector<std::pair<double, size_t>> keyed(m);
+    for (size_t k = 0; k < m; ++k) keyed[k] = {values[k], k};
+    std::sort(keyed.begin(), keyed.end());
+    for (size_t k = 0; k < m; ++k) order[k] = keyed[k].second;
+  }
   std::vector<double> ranks(m);
   size_t i = 0;
   while (i < m) {

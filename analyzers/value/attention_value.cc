@@ -4,6 +4,8 @@
 #include <cmath>
 #include <limits>
 
+#include <Eigen/Dense>
+
 #include "analyzers/common/positions.h"
 #include "analyzers/stats/correlation.h"
 #include "core/torch_call.h"
@@ -119,18 +121,63 @@ CorrelationValue Correlate(const std::vector<double>& a, const std::vector<doubl
 }
 
 /// PCA scores [n, k] of the rows of z (centred), with sklearn ≥ 1.5's sign convention: each
-/// component's largest-|loading| entry (first on ties) is positive.
+/// component's largest-|loading| entry (first on ties) is positive. Only U and σ are formed (the
+/// scores are U·σ); a wide z (d > n) is first reduced to its n×n triangular factor (zᵀ = Q R, so
+/// z = Rᵀ Qᵀ has the singular values and left vectors of Rᵀ), and the loadings of the k components
+/// that fix the signs are zᵀ u_c (σ_c > 0 does not change the largest entry or its sign).
 std::vector<std::vector<double>> PcaScores(const Dense& z, int64_t k) {
-  at::Tensor t = at::from_blob(const_cast<double*>(z.v.data()), {z.rows, z.cols}, at::kDouble);
-  at::Tensor centred = t - t.mean(0, /*keepdim=*/true);
-  auto [u, s, vt] = at::linalg_svd(centred, /*full_matrices=*/false);
+  using RowMajor = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  const Eigen::Map<const RowMajor> t(z.v.data(), z.rows, z.cols);
+  const Eigen::MatrixXd centred = t.rowwise() - t.colwise().mean();
+  // U and σ of the k components: from the eigenvectors of the n×n Gram matrix C Cᵀ when each of
+  // them is well separated (λ_c > 1e-8·λ_1 and λ_c − λ_{c+1} > 1e-6·λ_1, so U is accurate to
+  // ~1e-10 and σ_c = √λ_c to ~1e-8 relative); otherwise from an SVD.
+  Eigen::MatrixXd u(z.rows, k);
+  std::vector<double> s(static_cast<size_t>(k));
+  const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(centred * centred.transpose());
+  bool separated = eig.info() == Eigen::Success;
+  if (separated) {
+    const Eigen::VectorXd& lambda = eig.eigenvalues();  // ascending
+    const Eigen::Index top = z.rows - 1;
+    const double l1 = lambda[top];
+    for (int64_t c = 0; c < k && separated; ++c) {
+      const double lc = lambda[top - c];
+      const double next = top - c - 1 >= 0 ? lambda[top - c - 1] : 0.0;
+      separated = l1 > 0 && lc > 1e-8 * l1 && lc - next > 1e-6 * l1;
+      if (separated) {
+        u.col(c) = eig.eigenvectors().col(top - c);
+        s[c] = std::sqrt(lc);
+      }
+    }
+  }
+  if (!separated) {
+    // LAPACK's divide and conquer (at::linalg_svd) is faster than Eigen's BDCSVD at these sizes.
+    RowMajor small = z.cols > z.rows
+                         ? RowMajor(Eigen::HouseholderQR<Eigen::MatrixXd>(centred.transpose())
+                                        .matrixQR()
+                                        .topRows(z.rows)
+                                        .triangularView<Eigen::Upper>()
+                                        .transpose())
+                         : RowMajor(centred);
+    auto [ut, st, vt] = at::linalg_svd(
+        at::from_blob(small.data(), {small.rows(), small.cols()}, at::kDouble), false);
+    const at::Tensor u_host = ut.contiguous();
+    const Eigen::Map<const RowMajor> u_svd(u_host.data_ptr<double>(), u_host.size(0),
+                                           u_host.size(1));
+    u = u_svd.leftCols(k);
+    const at::Tensor s_host = st.contiguous();
+    std::copy(s_host.data_ptr<double>(), s_host.data_ptr<double>() + k, s.begin());
+  }
   std::vector<std::vector<double>> scores(static_cast<size_t>(k));
   for (int64_t c = 0; c < k; ++c) {
-    at::Tensor row = vt[c];
-    const int64_t arg = row.abs().argmax().item<int64_t>();
-    const double sign = row[arg].item<double>() < 0 ? -1.0 : 1.0;
-    at::Tensor col = (u.select(1, c) * s[c] * sign).contiguous();
-    scores[c].assign(col.data_ptr<double>(), col.data_ptr<double>() + z.rows);
+    const Eigen::VectorXd loading = centred.transpose() * u.col(c);
+    Eigen::Index arg = 0;
+    for (Eigen::Index j = 1; j < loading.size(); ++j) {
+      if (std::fabs(loading[j]) > std::fabs(loading[arg])) arg = j;
+    }
+    const double sign = loading[arg] < 0 ? -1.0 : 1.0;
+    scores[c].resize(static_cast<size_t>(z.rows));
+    for (int64_t i = 0; i < z.rows; ++i) scores[c][i] = u(i, c) * s[c] * sign;
   }
   return scores;
 }
@@ -351,18 +398,37 @@ StatusOr<AttentionValueResult> ComputeAttentionValue(const at::Tensor& attention
 
   // Geometric–semantic alignment over allowed pairs (pairs with a zero-norm token have no cosine
   // and are left out).
-  auto cosine = [&](int64_t i, int64_t j) {
-    double dot = 0;
-    for (int64_t k = 0; k < d; ++k) dot += in.x.at(i, k) * in.x.at(j, k);
-    return dot / (x_norm[i] * x_norm[j]);
-  };
+  // The dot products of every unordered pair, once (x_i·x_j and x_j·x_i are the same sum).
+  // Each sum runs over k in order as a plain dot product would; the loop over j (of Xᵀ, [d, n])
+  // inside makes the independent sums of one row vectorize.
+  std::vector<double> xt(static_cast<size_t>(d * n));
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t k = 0; k < d; ++k) xt[k * n + i] = in.x.v[i * d + k];
+  }
+  std::vector<double> dots(static_cast<size_t>(n * n), 0.0);
+  for (int64_t i = 1; i < n; ++i) {
+    double* row = &dots[i * n];
+    const double* xi = &in.x.v[i * d];
+    for (int64_t k = 0; k < d; ++k) {
+      const double xik = xi[k];
+      const double* col = &xt[k * n];
+      for (int64_t j = 0; j < i; ++j) row[j] += xik * col[j];
+    }
+    for (int64_t j = 0; j < i; ++j) dots[j * n + i] = row[j];
+  }
+  const size_t max_pairs = static_cast<size_t>(n * n);
   std::vector<double> a_all, s_all, a_rest, s_rest;
+  a_all.reserve(max_pairs);
+  s_all.reserve(max_pairs);
+  a_rest.reserve(max_pairs);
+  s_rest.reserve(max_pairs);
   std::vector<std::vector<double>> a_head(static_cast<size_t>(heads));
+  for (auto& a : a_head) a.reserve(max_pairs);
   for (int64_t i = 0; i < n; ++i) {
     for (int64_t j = 0; j < n; ++j) {
       const bool allowed = r.causal ? j < i : j != i;
       if (!allowed || x_norm[i] == 0 || x_norm[j] == 0) continue;
-      const double s = cosine(i, j);
+      const double s = dots[i * n + j] / (x_norm[i] * x_norm[j]);
       a_all.push_back(in.mean.at(i, j));
       s_all.push_back(s);
       for (int64_t h = 0; h < heads; ++h) a_head[h].push_back(in.heads.v[(h * n + i) * n + j]);
@@ -376,11 +442,12 @@ StatusOr<AttentionValueResult> ComputeAttentionValue(const at::Tensor& attention
   r.gs_without_sinks = Correlate(a_rest, s_rest);
   std::vector<double> per_head;
   for (int64_t h = 0; h < heads; ++h) {
-    const CorrelationValue c = Correlate(a_head[h], s_all);
-    if (c.degenerate) {
+    // Only r enters the mean: no p-value, no Spearman (Correlate's degenerate test on r alone).
+    const auto c = stats::PearsonCoefficient(a_head[h], s_all);
+    if (!c.ok() || std::isnan(c->r)) {
       ++r.num_degenerate_heads;
     } else {
-      per_head.push_back(c.pearson);
+      per_head.push_back(c->r);
     }
   }
   r.gs_per_head_mean = MeanOf(per_head);

@@ -15,8 +15,9 @@
 // relative update ‖Y_i − X_i‖/‖X_i‖ with and without the sink token; r_GS over allowed pairs
 // (strict lower triangle for causal models), over allowed pairs without sink/special columns, and
 // per head (mean of the per-head r), Pearson and Spearman; r_EM over the same rows; |r_c| of PCA
-// components from a deterministic SVD (never a mean of arbitrary signs). Degenerate correlations
-// are NaN and counted, never 0.
+// components (U·σ from the eigenvectors of the n×n Gram matrix when the components are well
+// separated, else from an SVD; sklearn's sign rule, never a mean of arbitrary signs). Degenerate
+// correlations are NaN and counted, never 0.
 #pragma once
 
 #include <cstdint>

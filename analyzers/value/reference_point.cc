@@ -5,6 +5,8 @@
 #include <limits>
 #include <numeric>
 
+#include <Eigen/Dense>
+
 #include "analyzers/common/positions.h"
 #include "core/torch_call.h"
 
@@ -51,22 +53,39 @@ struct Mixture {
   double ic = 0;  ///< ‖r_i‖
 };
 
-/// RM, DI and ‖r‖ of one row: weights w (n), vectors v [n, d] row-major.
+Mixture FromMixtures(const double* op, const double* rp, int64_t d);
+
+/// RM, DI and ‖r‖ of one row: weights w (n), vectors v [n, d] row-major. `o` and `r` are
+/// scratch buffers (resized to d, zeroed).
 Mixture MixRow(const double* w, const double* v, int64_t n, int64_t d,
-               const std::vector<bool>& in_r) {
-  std::vector<double> o(static_cast<size_t>(d), 0.0), r(static_cast<size_t>(d), 0.0);
+               const std::vector<bool>& in_r, std::vector<double>& o, std::vector<double>& r) {
+  o.assign(static_cast<size_t>(d), 0.0);
+  r.assign(static_cast<size_t>(d), 0.0);
+  double* op = o.data();
+  double* rp = r.data();
   for (int64_t j = 0; j < n; ++j) {
     if (w[j] == 0) continue;
-    for (int64_t k = 0; k < d; ++k) {
-      o[k] += w[j] * v[j * d + k];
-      if (in_r[j]) r[k] += w[j] * v[j * d + k];
+    const double wj = w[j];
+    const double* vj = v + j * d;
+    if (in_r[j]) {
+      for (int64_t k = 0; k < d; ++k) {
+        op[k] += wj * vj[k];
+        rp[k] += wj * vj[k];
+      }
+    } else {
+      for (int64_t k = 0; k < d; ++k) op[k] += wj * vj[k];
     }
   }
+  return FromMixtures(op, rp, d);
+}
+
+/// RM, DI and ‖r‖ from a row's whole mixture o and its reference part r (d values each).
+Mixture FromMixtures(const double* op, const double* rp, int64_t d) {
   double on = 0, rn = 0, dot = 0;
   for (int64_t k = 0; k < d; ++k) {
-    on += o[k] * o[k];
-    rn += r[k] * r[k];
-    dot += r[k] * o[k];
+    on += op[k] * op[k];
+    rn += rp[k] * rp[k];
+    dot += rp[k] * op[k];
   }
   on = std::sqrt(on);
   rn = std::sqrt(rn);
@@ -121,7 +140,7 @@ StatusOr<PaperReferencePointResult> ComputePaperReferencePoint(
   r.paper_reference_tokens = ReferenceSet(r.paper_column_mean_attention, options);
   std::vector<bool> in_r(static_cast<size_t>(n), false);
   for (int64_t j : r.paper_reference_tokens) in_r[j] = true;
-  std::vector<double> rm_rest, di_rest, ic_rest;
+  std::vector<double> rm_rest, di_rest, ic_rest, o_buf, r_buf;
   for (int64_t i = 0; i < n; ++i) {
     if (in_r[i]) {
       r.paper_relative_magnitude.push_back(0.5);
@@ -135,7 +154,7 @@ StatusOr<PaperReferencePointResult> ComputePaperReferencePoint(
     if (s > 1e-10) {
       for (int64_t j = 0; j < n; ++j) w[j] = mean[i * n + j] / s;
     }
-    const Mixture m = MixRow(w.data(), v.data(), n, d, in_r);
+    const Mixture m = MixRow(w.data(), v.data(), n, d, in_r, o_buf, r_buf);
     r.paper_relative_magnitude.push_back(m.rm);
     r.paper_directional_influence.push_back(m.di);
     r.paper_information_content_change.push_back(m.ic);
@@ -204,10 +223,15 @@ StatusOr<ReferencePointResult> ComputeReferencePoint(const at::Tensor& attention
   std::vector<bool> in_r(static_cast<size_t>(n), false);
   for (int64_t j : r.reference_tokens) in_r[j] = true;
 
+  // Every measured row's mixture o_i = Σ_j w_ij v_j at once (one [n, n]·[n, d] product); the
+  // reference parts r_i sum over the few tokens of R only.
+  using RowMajor = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
   auto measure = [&](const double* weights, const double* vecs, int64_t d, int head) {
     ReferencePointHead out;
     out.head = head;
     std::vector<double> rm, di, ic, si;
+    std::vector<int64_t> rows;
+    RowMajor w = RowMajor::Zero(n, n);
     for (int64_t i = 0; i < n; ++i) {
       if (in_r[i]) continue;
       double s = 0, on_r = 0;
@@ -216,13 +240,23 @@ StatusOr<ReferencePointResult> ComputeReferencePoint(const at::Tensor& attention
         if (in_r[j]) on_r += weights[i * n + j];
       }
       if (!(s > 0)) continue;
-      std::vector<double> w(weights + i * n, weights + (i + 1) * n);
-      for (double& x : w) x /= s;
-      const Mixture m = MixRow(w.data(), vecs, n, d, in_r);
+      for (int64_t j = 0; j < n; ++j) w(i, j) = weights[i * n + j] / s;
+      rows.push_back(i);
+      si.push_back(-std::log1p(-std::min(on_r / s, 1.0)));
+    }
+    const RowMajor o = w * Eigen::Map<const RowMajor>(vecs, n, d);
+    std::vector<double> ref(static_cast<size_t>(d));
+    for (int64_t i : rows) {
+      std::fill(ref.begin(), ref.end(), 0.0);
+      for (int64_t j : r.reference_tokens) {
+        const double wj = w(i, j);
+        if (wj == 0) continue;
+        for (int64_t k = 0; k < d; ++k) ref[k] += wj * vecs[j * d + k];
+      }
+      const Mixture m = FromMixtures(o.row(i).data(), ref.data(), d);
       rm.push_back(m.rm);
       di.push_back(m.di);
       ic.push_back(m.ic);
-      si.push_back(-std::log1p(-std::min(on_r / s, 1.0)));
     }
     out.relative_magnitude_mean = Mean(rm);
     out.directional_guidance_mean = Mean(di);
