@@ -3,6 +3,7 @@
 // sinkscope-metrics mlp-subspace RUN.safetensors --layer L [--token T] [--rank R] [--center]
 //                                [--out DIRECTIONS.npy]
 // sinkscope-metrics mlp-subspace VECTORS (.npy [S, D] or FILE.safetensors:NAME) [--others …]
+// sinkscope-metrics mlp-attribution RUN.safetensors[:PREFIX] --layer L [--tokens 0,1] [--top-k K]
 //
 // The MLP-output ablation experiment of spec sinks-frames-decomposition §3 from the command line:
 //   sinkscope-run --capture mlp_out --text … --text … --out run.safetensors      (several inputs)
@@ -33,6 +34,7 @@
 #include "analyzers/cli/commands.h"
 #include "analyzers/decomposition/ablation_effect.h"
 #include "analyzers/decomposition/decomposition.h"
+#include "analyzers/decomposition/mlp_attribution.h"
 #include "core/torch_call.h"
 #include "models/formats/checkpoint.h"
 
@@ -338,6 +340,51 @@ Status RunMlpSubspace(const SubspaceArgs& args) {
   return OkStatus();
 }
 
+struct AttributionArgs {
+  std::string capture;
+  int64_t layer = 0;
+  std::vector<int64_t> tokens;
+  int64_t top_k = 5;
+};
+
+/// `mlp-attribution`: gradient × input of one layer's MLP from a capture with mlp_in and
+/// mlp_in_grad (sinkscope-run --capture mlp_in,mlp_in_grad).
+Status RunMlpAttribution(const AttributionArgs& args) {
+  ASSIGN_OR_RETURN(CaptureSpec spec, ParseCaptureSpec(args.capture));
+  ASSIGN_OR_RETURN(formats::TensorMap tensors, formats::ReadSafetensors(spec.file));
+  at::Tensor x, g;
+  for (auto [point, target] : {std::pair{"mlp_in", &x}, std::pair{"mlp_in_grad", &g}}) {
+    const std::string name = fmt::format("{}layers.{}.{}", spec.prefix, args.layer, point);
+    auto it = tensors.find(name);
+    if (it == tensors.end()) return MissingTensor(spec, tensors, name);
+    *target = it->second;
+  }
+  dec::MlpAttributionOptions options;
+  options.top_k = args.top_k;
+  options.tokens = args.tokens;
+  auto r = dec::ComputeMlpInputAttribution(x, g, options);
+  if (!r.ok()) return r.status().WithContext(args.capture);
+  json tokens = json::array();
+  for (const auto& t : r->tokens) {
+    tokens.push_back({{"token", t.token},
+                      {"top_dims", t.top_dims},
+                      {"top_values", JsonNumbers(t.top_values)},
+                      {"total_abs", JsonNumber(t.total_abs)},
+                      {"total", JsonNumber(t.total)},
+                      {"top_share", JsonNumber(t.top_share)}});
+  }
+  PrintJson({{"analyzer", "mlp-attribution"},
+             {"input", args.capture},
+             {"layer", args.layer},
+             {"num_tokens", r->num_tokens},
+             {"dim", r->dim},
+             {"top_k", r->top_k},
+             {"valid", r->valid},
+             {"health", HealthJson(r->health)},
+             {"tokens", tokens}});
+  return OkStatus();
+}
+
 }  // namespace
 
 void AddAblationCommands(CLI::App& app) {
@@ -381,6 +428,22 @@ void AddAblationCommands(CLI::App& app) {
   sub->callback([sargs] {
     Status s = RunMlpSubspace(*sargs);
     if (!s.ok()) Fail("mlp-subspace", s);
+  });
+
+  auto aargs = std::make_shared<AttributionArgs>();
+  CLI::App* attribution = app.add_subcommand(
+      "mlp-attribution",
+      "gradient × input of one layer's MLP: the input dimensions with the largest "
+      "|x_d · ∂‖mlp(x)‖/∂x_d| per token (capture of sinkscope-run --capture mlp_in,mlp_in_grad)");
+  attribution->add_option("CAPTURE", aargs->capture, "capture: FILE.safetensors[:sentences.<i>]")
+      ->required();
+  attribution->add_option("--layer", aargs->layer, "the layer")->required();
+  attribution->add_option("--tokens", aargs->tokens, "token positions (default: every token)")
+      ->delimiter(',');
+  attribution->add_option("--top-k", aargs->top_k, "dimensions per token (default 5)");
+  attribution->callback([aargs] {
+    Status s = RunMlpAttribution(*aargs);
+    if (!s.ok()) Fail("mlp-attribution", s);
   });
 }
 

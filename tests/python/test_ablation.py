@@ -183,6 +183,8 @@ def test_attention_key_removal_is_applied_and_recorded(build_dir, llama, tmp_pat
     (["--mlp-layers", "0"], 2, "without an MLP intervention"),
     (["--attention-key-columns", "0"], 2, "needs both"),
     (["--attention-key-scale", "0.5"], 2, "needs both"),
+    (["--mlp-scale", "0", "--mlp-layers", "0", "--parameter-gradients", "DIR/g.json"], 2,
+     "run them separately"),
     (["--mlp-scale", "0", "--mlp-layers", "0,x"], 2, "--mlp-layers"),
     (["--mlp-scale", "0", "--mlp-layers", "5"], 1, "layer 5 does not exist"),
     (["--mlp-scale", "0", "--mlp-layers", "0", "--mlp-tokens", "8"], 1,
@@ -240,3 +242,25 @@ def test_ablation_effect_errors(build_dir, metrics, llama, tmp_path):
     assert "token 9 is outside" in err
     err = fails("mlp-subspace", tmp_path / "a.safetensors")
     assert "--layer" in err
+
+
+def test_mlp_attribution_from_the_capture(build_dir, metrics, llama, tmp_path):
+    """sinkscope-run --capture mlp_in,mlp_in_grad → sinkscope-metrics mlp-attribution: the top
+    dimensions and sums of x·g equal numpy's on the written capture."""
+    cap = capture(build_dir, llama, tmp_path / "attr.safetensors", what="mlp_in,mlp_in_grad")
+    x = cap["layers.1.mlp_in"].astype(np.float64)
+    g = cap["layers.1.mlp_in_grad"].astype(np.float64)
+    assert x.shape == g.shape == (8, HIDDEN)
+    r = metrics_json(metrics, "mlp-attribution", tmp_path / "attr.safetensors", "--layer", "1",
+                     "--tokens", "0,5", "--top-k", "4")
+    assert r["valid"] and r["dim"] == HIDDEN and r["num_tokens"] == 8
+    for entry in r["tokens"]:
+        a = x[entry["token"]] * g[entry["token"]]
+        order = np.argsort(-np.abs(a), kind="stable")[:4]
+        assert entry["top_dims"] == order.tolist()
+        np.testing.assert_allclose(entry["top_values"], a[order], rtol=1e-6, atol=1e-9)
+        np.testing.assert_allclose(entry["total"], a.sum(), rtol=1e-6, atol=1e-9)
+        np.testing.assert_allclose(entry["total_abs"], np.abs(a).sum(), rtol=1e-6)
+    res = subprocess.run([str(metrics), "mlp-attribution", str(tmp_path / "attr.safetensors"),
+                          "--layer", "9"], capture_output=True, text=True, timeout=60)
+    assert res.returncode == 1 and "no tensor 'layers.9.mlp_in'" in res.stderr
