@@ -53,6 +53,7 @@
 #include "analyzers/sink/massive_activations.h"
 #include "analyzers/sink/sink_metrics.h"
 #include "analyzers/spectral/batched_eigenvalues.h"
+#include "analyzers/spectral/laplacian_eigenvalues.h"
 #include "analyzers/spectral/spectral.h"
 #include "analyzers/topology/topology_metrics.h"
 #include "analyzers/value/attention_value.h"
@@ -374,7 +375,13 @@ std::vector<Part> Parts() {
                    Call([](const LayerInputs& in) -> StatusOr<at::Tensor> {
                      return SpectralLaplacians(in.attention);
                    })});
-  parts.push_back({"spectral", "their eigenvalues alone (Eigen, the kAuto CPU solver)",
+  parts.push_back({"spectral", "their λ2, λ3, λmax alone (what the analyzer computes on the CPU)",
+                   [](const LayerInputs& in) -> Status {
+                     return spectral::ComputeLaplacianEigenvalues(
+                                in.spectral_laplacians, spectral::SymmetricEigenSolver::kEigen)
+                         .status();
+                   }});
+  parts.push_back({"spectral", "their whole spectra alone (Eigen per matrix)",
                    [](const LayerInputs& in) -> Status {
                      return spectral::BatchedSymmetricEigenvalues(
                                 in.spectral_laplacians, spectral::SymmetricEigenSolver::kEigen)
