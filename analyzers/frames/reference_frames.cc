@@ -5,24 +5,16 @@
 #include <functional>
 #include <limits>
 #include <set>
+#include <span>
 
 #include <fmt/format.h>
+
+#include "analyzers/stats/descriptive.h"
 
 namespace sinkscope::analyzers::frames {
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-double MeanOf(const std::vector<double>& v) {
-  double s = 0;
-  int64_t c = 0;
-  for (double x : v) {
-    if (std::isnan(x)) continue;
-    s += x;
-    ++c;
-  }
-  return c > 0 ? s / static_cast<double>(c) : kNaN;
-}
 
 }  // namespace
 
@@ -100,9 +92,9 @@ StatusOr<FrameResult> ClassifyReferenceFrame(const std::vector<sink::SinkResult>
   e.num_heads_counted = static_cast<int64_t>(counted);
   e.first_share = counted > 0 ? first / counted : kNaN;
   e.ends_share = counted > 0 ? ends / counted : kNaN;
-  e.distinct_sinks_per_sentence = MeanOf(distinct);
-  e.top1_over_top3 = MeanOf(top_share);
-  e.end_symmetry = e.causal ? kNaN : MeanOf(symmetry);
+  e.distinct_sinks_per_sentence = stats::NanMean(distinct);
+  e.top1_over_top3 = stats::NanMean(top_share);
+  e.end_symmetry = e.causal ? kNaN : stats::NanMean(symmetry);
   for (int64_t l = 0; l < layers; ++l) {
     e.first_share_by_layer.push_back(
         counted_by_layer[l] > 0 ? first_by_layer[l] / counted_by_layer[l] : kNaN);
@@ -111,8 +103,9 @@ StatusOr<FrameResult> ClassifyReferenceFrame(const std::vector<sink::SinkResult>
     e.early_alignment = e.deep_alignment = kNaN;
   } else {
     const size_t half = alignment_by_layer.size() / 2;
-    e.early_alignment = MeanOf({alignment_by_layer.begin(), alignment_by_layer.begin() + half});
-    e.deep_alignment = MeanOf({alignment_by_layer.begin() + half, alignment_by_layer.end()});
+    const std::span<const double> profile(alignment_by_layer);
+    e.early_alignment = stats::NanMean(profile.first(half));
+    e.deep_alignment = stats::NanMean(profile.subspan(half));
   }
 
   if (!e.causal && e.ends_share >= options.min_ends_share &&

@@ -25,7 +25,8 @@ enum class SymmetricEigenSolver {
   kLibtorch,
   /// Eigen's SelfAdjointEigenSolver (Householder tridiagonalization + implicit QR), matrix by
   /// matrix, CPU tensors only. bench/spectral measured it faster than libtorch's LAPACK path on
-  /// this machine for every n ≤ 128 (see bench/README.md).
+  /// this machine for every n ≤ 128 (see bench/README.md). For the few eigenvalues of
+  /// ComputeLaplacianEigenvalues it means Eigen's tridiagonalization and bisection instead.
   kEigen,
   /// kEigen for CPU tensors, kLibtorch for any other device (the analyzers' default).
   kAuto,

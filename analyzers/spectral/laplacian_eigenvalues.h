@@ -6,10 +6,11 @@
 //   flops) and then bisection with Sturm counts on the tridiagonal T (Wilkinson 1965; LAPACK's
 //   dstebz does the same): the number of eigenvalues below x is the number of negative pivots of
 //   the LDLᵀ factorization of T − xI, an O(n) recurrence. The implicit-QR sweep that computes every
-//   eigenvalue (Eigen's SelfAdjointEigenSolver) cost ~3× the tridiagonalization at n = 48; the
-//   three bisections run as interleaved recurrences (their divisions overlap), and the
-//   multiplicity of 0 is one more Sturm count. Measured at n = 48, float64: whole spectrum 95 µs,
-//   tridiagonalization 21 µs + bisection 23 µs (docs/spectral.md).
+//   eigenvalue (Eigen's SelfAdjointEigenSolver) cost ~3× the tridiagonalization at n = 48. The
+//   bisections of all the batch's eigenvalues run 8 at a time as interleaved recurrences (their
+//   divisions overlap), and the multiplicity of 0 is one more Sturm count. Measured at n = 48,
+//   float64, one matrix: whole spectrum 95 µs, tridiagonalization 21 µs + bisection of 4
+//   eigenvalues 23 µs (docs/spectral.md).
 // * Bisection is backward stable: each eigenvalue comes out within a few ulps of ‖T‖ of the exact
 //   one, the accuracy of the QR path; the tests compare both.
 // * Elsewhere (CUDA, or SymmetricEigenSolver::kLibtorch): one batched at::linalg_eigvalsh and the

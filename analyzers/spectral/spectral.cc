@@ -196,9 +196,9 @@ void ComputeOnHost(const at::Tensor& matrices, const SpectralOptions& options,
   // Non-finite entries are read as 0 (the solver needs finite input; such matrices are marked
   // invalid at the end), and the diagonal as 0, as in the tensor path.
   std::vector<double> a(static_cast<size_t>(k) * nn);
-  for (size_t x = 0; x < a.size(); ++x) {
-    const bool diagonal = (x % nn) / static_cast<size_t>(n) == (x % nn) % static_cast<size_t>(n);
-    a[x] = diagonal || !std::isfinite(all[x]) ? 0.0 : all[x];
+  for (size_t x = 0; x < a.size(); ++x) a[x] = std::isfinite(all[x]) ? all[x] : 0.0;
+  for (int64_t i = 0; i < k; ++i) {
+    for (int64_t d = 0; d < n; ++d) a[static_cast<size_t>(i) * nn + d * (n + 1)] = 0.0;
   }
   std::vector<double> laplacians(2 * static_cast<size_t>(k) * nn), scale;
   std::vector<uint8_t> b(static_cast<size_t>(k) * nn);

@@ -24,6 +24,17 @@ double Mean(std::span<const double> values) {
   return sum / static_cast<double>(values.size());
 }
 
+double NanMean(std::span<const double> values) {
+  double sum = 0;
+  int64_t count = 0;
+  for (double v : values) {
+    if (std::isnan(v)) continue;
+    sum += v;
+    ++count;
+  }
+  return count > 0 ? sum / static_cast<double>(count) : kNaN;
+}
+
 double Variance(std::span<const double> values, int ddof) {
   const auto m = static_cast<int64_t>(values.size());
   if (m <= ddof) return kNaN;

@@ -33,6 +33,9 @@ StatusOr<Summary> Summarize(std::span<const double> values, int ddof = 0);
 /// Arithmetic mean (NaN for an empty span).
 double Mean(std::span<const double> values);
 
+/// Mean of the non-NaN values (numpy's nanmean; NaN when every value is NaN or the span is empty).
+double NanMean(std::span<const double> values);
+
 /// Σ(x − x̄)²/(m − ddof) (NaN when m ≤ ddof). Two-pass, like numpy.
 double Variance(std::span<const double> values, int ddof = 0);
 

@@ -8,6 +8,7 @@
 
 #include "analyzers/common/positions.h"
 #include "analyzers/stats/correlation.h"
+#include "analyzers/stats/descriptive.h"
 #include "core/torch_call.h"
 
 namespace sinkscope::analyzers::value {
@@ -77,19 +78,8 @@ InputHealth HiddenHealth(const Inputs& in) {
   return h;
 }
 
-double MeanOf(const std::vector<double>& v) {
-  double s = 0;
-  int64_t c = 0;
-  for (double x : v) {
-    if (std::isnan(x)) continue;
-    s += x;
-    ++c;
-  }
-  return c > 0 ? s / static_cast<double>(c) : kNaN;
-}
-
 double PopulationStd(const std::vector<double>& v) {
-  const double m = MeanOf(v);
+  const double m = stats::NanMean(v);
   double ss = 0;
   for (double x : v) ss += (x - m) * (x - m);
   return v.empty() ? kNaN : std::sqrt(ss / static_cast<double>(v.size()));
@@ -242,7 +232,7 @@ StatusOr<PaperAttentionValueResult> ComputePaperAttentionValue(const at::Tensor&
     }
     r.paper_entropy.push_back(std::isfinite(h) ? h : 0.0);
   }
-  r.paper_entropy_mean = MeanOf(r.paper_entropy);
+  r.paper_entropy_mean = stats::NanMean(r.paper_entropy);
   r.paper_entropy_std = PopulationStd(r.paper_entropy);
 
   // (b) Magnitudes after the 1e3 rescale.
@@ -261,7 +251,7 @@ StatusOr<PaperAttentionValueResult> ComputePaperAttentionValue(const at::Tensor&
     }
     r.paper_magnitude.push_back(std::clamp(std::sqrt(ss), 0.0, 1e6));
   }
-  r.paper_magnitude_mean = MeanOf(r.paper_magnitude);
+  r.paper_magnitude_mean = stats::NanMean(r.paper_magnitude);
   r.paper_magnitude_std = PopulationStd(r.paper_magnitude);
 
   // (c) Cosine similarity of the layer inputs (the rescale cancels).
@@ -365,12 +355,12 @@ StatusOr<AttentionValueResult> ComputeAttentionValue(const at::Tensor& attention
     const int64_t allowed = last_key(i) + 1;
     if (allowed > 1) normalized.push_back(h / std::log(static_cast<double>(allowed)));
   }
-  r.entropy_mean = MeanOf(r.entropy);
-  r.normalized_entropy_mean = MeanOf(normalized);
+  r.entropy_mean = stats::NanMean(r.entropy);
+  r.normalized_entropy_mean = stats::NanMean(normalized);
   for (int64_t h = 0; h < heads; ++h) {
     std::vector<double> e;
     for (int64_t i = first_row; i < n; ++i) e.push_back(row_entropy(&in.heads.v[h * n * n], i));
-    r.head_entropy_mean.push_back(MeanOf(e));
+    r.head_entropy_mean.push_back(stats::NanMean(e));
   }
 
   // Magnitudes and relative updates, no rescale.
@@ -391,10 +381,10 @@ StatusOr<AttentionValueResult> ComputeAttentionValue(const at::Tensor& attention
       rel_rest.push_back(r.relative_update.back());
     }
   }
-  r.magnitude_mean = MeanOf(r.magnitude);
-  r.magnitude_mean_without_sinks = MeanOf(mag_rest);
-  r.relative_update_mean = MeanOf(r.relative_update);
-  r.relative_update_mean_without_sinks = MeanOf(rel_rest);
+  r.magnitude_mean = stats::NanMean(r.magnitude);
+  r.magnitude_mean_without_sinks = stats::NanMean(mag_rest);
+  r.relative_update_mean = stats::NanMean(r.relative_update);
+  r.relative_update_mean_without_sinks = stats::NanMean(rel_rest);
 
   // Geometric–semantic alignment over allowed pairs (pairs with a zero-norm token have no cosine
   // and are left out).
@@ -450,7 +440,7 @@ StatusOr<AttentionValueResult> ComputeAttentionValue(const at::Tensor& attention
       per_head.push_back(c->r);
     }
   }
-  r.gs_per_head_mean = MeanOf(per_head);
+  r.gs_per_head_mean = stats::NanMean(per_head);
 
   std::vector<double> used_magnitude(r.magnitude.begin() + first_row, r.magnitude.end());
   r.entropy_magnitude = Correlate(r.entropy, used_magnitude);

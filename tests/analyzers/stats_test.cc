@@ -108,6 +108,14 @@ TEST(StatsDescriptiveTest, MatchesNumpy) {
   }
 }
 
+TEST(StatsDescriptiveTest, NanMeanSkipsNanLikeNumpy) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  EXPECT_EQ(NanMean(std::vector<double>{1.0, nan, 4.0}), 2.5);  // np.nanmean([1, nan, 4])
+  EXPECT_TRUE(std::isnan(NanMean(std::vector<double>{nan, nan})));
+  EXPECT_TRUE(std::isnan(NanMean(std::vector<double>{})));
+  EXPECT_EQ(NanMean(std::vector<double>{-1.0, 3.0}), Mean(std::vector<double>{-1.0, 3.0}));
+}
+
 TEST(StatsDescriptiveTest, CountsNonFiniteValuesInsteadOfHidingThem) {
   const double nan = std::numeric_limits<double>::quiet_NaN();
   const double inf = std::numeric_limits<double>::infinity();
