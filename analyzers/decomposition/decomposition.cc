@@ -7,6 +7,7 @@
 
 #include <Eigen/Dense>
 
+#include "analyzers/common/left_singular.h"
 #include "analyzers/common/positions.h"
 #include "core/torch_call.h"
 
@@ -49,63 +50,34 @@ double Norm(const double* a, int64_t d) {
 }
 
 /// σ (all min(rows, d)) and the first `rank` right singular vectors [rank, d] of x (centred
-/// over the rows when `center`). A wide x (d > rows, the usual few-samples case) goes through its
-/// rows×rows triangular factor: xᵀ = Q R makes x = Rᵀ Qᵀ, so σ and U are those of Rᵀ (LAPACK on
-/// rows×rows, neither U nor V of the full x formed) and v_c = xᵀ u_c / σ_c. When σ_c of a wanted
-/// direction is tiny against σ_1 (that quotient would lose accuracy) the full SVD is used.
+/// over the rows when `center`). A wide x (d > rows, the usual few-samples case) takes σ and U from
+/// LeftSingularVectors (a rows×rows problem; every σ checked on the Gram path) and
+/// v_c = xᵀ u_c / σ_c; when σ_c of a wanted direction is tiny against σ_1 (that quotient would lose
+/// accuracy), or x is not wide, the full SVD.
 std::pair<at::Tensor, at::Tensor> SingularValuesAndDirections(const Rows& x, bool center,
                                                               int64_t rank) {
   using RowMajor = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
   const Eigen::Map<const RowMajor> raw(x.v.data(), x.rows, x.d);
-  const RowMajor m = center ? RowMajor(raw.rowwise() - raw.colwise().mean()) : RowMajor(raw);
+  const Eigen::MatrixXd m =
+      center ? Eigen::MatrixXd(raw.rowwise() - raw.colwise().mean()) : Eigen::MatrixXd(raw);
   auto full = [&] {
-    at::Tensor t = at::from_blob(const_cast<double*>(m.data()), {x.rows, x.d}, at::kDouble);
+    // Column-major storage: strides (1, rows).
+    at::Tensor t =
+        at::from_blob(const_cast<double*>(m.data()), {x.rows, x.d}, {1, x.rows}, at::kDouble);
     auto [u, sigma, vt] = at::linalg_svd(t, /*full_matrices=*/false);
     return std::make_pair(sigma.contiguous(), vt.narrow(0, 0, rank).contiguous());
   };
   if (x.d <= x.rows) return full();
-  // Well-conditioned outputs (every λ_i of the rows×rows Gram matrix x xᵀ above 1e-6·λ_1, so
-  // σ_i = √λ_i is accurate to ~1e-10 relative, and each wanted direction's λ more than 1e-6·λ_1
-  // from the next): σ and U from its eigendecomposition, no QR and no SVD.
-  const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(m * m.transpose());
-  if (eig.info() == Eigen::Success) {
-    const Eigen::VectorXd& lambda = eig.eigenvalues();  // ascending
-    const Eigen::Index top = x.rows - 1;
-    const double l1 = lambda[top];
-    bool separated = l1 > 0 && lambda[0] > 1e-6 * l1;
-    for (int64_t c = 0; c < rank && separated; ++c) {
-      const double next = top - c - 1 >= 0 ? lambda[top - c - 1] : 0.0;
-      separated = lambda[top - c] - next > 1e-6 * l1;
-    }
-    if (separated) {
-      at::Tensor sigma = at::empty({x.rows}, at::kDouble);
-      double* sv = sigma.data_ptr<double>();
-      for (int64_t i = 0; i < x.rows; ++i) sv[i] = std::sqrt(lambda[top - i]);
-      at::Tensor directions = at::empty({rank, x.d}, at::kDouble);
-      Eigen::Map<RowMajor> dirs(directions.data_ptr<double>(), rank, x.d);
-      for (int64_t c = 0; c < rank; ++c) {
-        dirs.row(c) = (m.transpose() * eig.eigenvectors().col(top - c)).transpose() / sv[c];
-      }
-      return std::make_pair(sigma, directions);
-    }
-  }
-  const RowMajor lower(Eigen::HouseholderQR<Eigen::MatrixXd>(m.transpose())
-                           .matrixQR()
-                           .topRows(x.rows)
-                           .triangularView<Eigen::Upper>()
-                           .transpose());
-  auto [ut, sigma_t, vt_small] = at::linalg_svd(
-      at::from_blob(const_cast<double*>(lower.data()), {x.rows, x.rows}, at::kDouble),
-      /*full_matrices=*/false);
-  at::Tensor sigma = sigma_t.contiguous();
-  const double* sv = sigma.data_ptr<double>();
+  const LeftSingular pairs = LeftSingularVectors(m, rank, /*all_sigma=*/true, /*floor=*/1e-6);
+  const std::vector<double>& sv = pairs.sigma;
   if (!(sv[rank - 1] > sv[0] * 1e-6)) return full();
-  const at::Tensor u_host = ut.contiguous();
-  const Eigen::Map<const RowMajor> u(u_host.data_ptr<double>(), x.rows, x.rows);
+  at::Tensor sigma =
+      at::from_blob(const_cast<double*>(sv.data()), {static_cast<int64_t>(sv.size())}, at::kDouble)
+          .clone();
   at::Tensor directions = at::empty({rank, x.d}, at::kDouble);
   Eigen::Map<RowMajor> dirs(directions.data_ptr<double>(), rank, x.d);
   for (int64_t c = 0; c < rank; ++c) {
-    dirs.row(c) = (m.transpose() * u.col(c)).transpose() / sv[c];
+    dirs.row(c) = (m.transpose() * pairs.u.col(c)).transpose() / sv[c];
   }
   return std::make_pair(sigma, directions);
 }

@@ -6,6 +6,7 @@
 
 #include <Eigen/Dense>
 
+#include "analyzers/common/left_singular.h"
 #include "analyzers/common/positions.h"
 #include "analyzers/stats/correlation.h"
 #include "analyzers/stats/descriptive.h"
@@ -112,52 +113,15 @@ CorrelationValue Correlate(const std::vector<double>& a, const std::vector<doubl
 
 /// PCA scores [n, k] of the rows of z (centred), with sklearn ≥ 1.5's sign convention: each
 /// component's largest-|loading| entry (first on ties) is positive. Only U and σ are formed (the
-/// scores are U·σ); a wide z (d > n) is first reduced to its n×n triangular factor (zᵀ = Q R, so
-/// z = Rᵀ Qᵀ has the singular values and left vectors of Rᵀ), and the loadings of the k components
-/// that fix the signs are zᵀ u_c (σ_c > 0 does not change the largest entry or its sign).
+/// scores are U·σ; LeftSingularVectors), and the loadings of the k components that fix the signs
+/// are zᵀ u_c (σ_c > 0 does not change the largest entry or its sign).
 std::vector<std::vector<double>> PcaScores(const Dense& z, int64_t k) {
   using RowMajor = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
   const Eigen::Map<const RowMajor> t(z.v.data(), z.rows, z.cols);
   const Eigen::MatrixXd centred = t.rowwise() - t.colwise().mean();
-  // U and σ of the k components: from the eigenvectors of the n×n Gram matrix C Cᵀ when each of
-  // them is well separated (λ_c > 1e-8·λ_1 and λ_c − λ_{c+1} > 1e-6·λ_1, so U is accurate to
-  // ~1e-10 and σ_c = √λ_c to ~1e-8 relative); otherwise from an SVD.
-  Eigen::MatrixXd u(z.rows, k);
-  std::vector<double> s(static_cast<size_t>(k));
-  const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(centred * centred.transpose());
-  bool separated = eig.info() == Eigen::Success;
-  if (separated) {
-    const Eigen::VectorXd& lambda = eig.eigenvalues();  // ascending
-    const Eigen::Index top = z.rows - 1;
-    const double l1 = lambda[top];
-    for (int64_t c = 0; c < k && separated; ++c) {
-      const double lc = lambda[top - c];
-      const double next = top - c - 1 >= 0 ? lambda[top - c - 1] : 0.0;
-      separated = l1 > 0 && lc > 1e-8 * l1 && lc - next > 1e-6 * l1;
-      if (separated) {
-        u.col(c) = eig.eigenvectors().col(top - c);
-        s[c] = std::sqrt(lc);
-      }
-    }
-  }
-  if (!separated) {
-    // LAPACK's divide and conquer (at::linalg_svd) is faster than Eigen's BDCSVD at these sizes.
-    RowMajor small = z.cols > z.rows
-                         ? RowMajor(Eigen::HouseholderQR<Eigen::MatrixXd>(centred.transpose())
-                                        .matrixQR()
-                                        .topRows(z.rows)
-                                        .triangularView<Eigen::Upper>()
-                                        .transpose())
-                         : RowMajor(centred);
-    auto [ut, st, vt] = at::linalg_svd(
-        at::from_blob(small.data(), {small.rows(), small.cols()}, at::kDouble), false);
-    const at::Tensor u_host = ut.contiguous();
-    const Eigen::Map<const RowMajor> u_svd(u_host.data_ptr<double>(), u_host.size(0),
-                                           u_host.size(1));
-    u = u_svd.leftCols(k);
-    const at::Tensor s_host = st.contiguous();
-    std::copy(s_host.data_ptr<double>(), s_host.data_ptr<double>() + k, s.begin());
-  }
+  const LeftSingular pairs = LeftSingularVectors(centred, k, /*all_sigma=*/false, /*floor=*/1e-8);
+  const Eigen::MatrixXd& u = pairs.u;
+  const std::vector<double>& s = pairs.sigma;
   std::vector<std::vector<double>> scores(static_cast<size_t>(k));
   for (int64_t c = 0; c < k; ++c) {
     const Eigen::VectorXd loading = centred.transpose() * u.col(c);
