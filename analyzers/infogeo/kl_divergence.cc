@@ -74,6 +74,34 @@ std::vector<double> MeanOverRows(const std::vector<double>& table, int64_t num_h
   return kl;
 }
 
+/// ln of every positive entry of rows [0, n) (0 elsewhere; a zero entry never enters a sum).
+/// CORRECTED computes each log once and reuses it: the KL table, the entropies and, shifted by
+/// ln(1 − m), the sink-removed rows (about 3× fewer logs than one scipy-style call per row and
+/// variant; the sums differ from those calls in the last bits only).
+void LogPositive(const double* p, int64_t count, double* out) {
+  for (int64_t k = 0; k < count; ++k) out[k] = p[k] > 0 ? std::log(p[k]) : 0.0;
+}
+
+/// scipy.stats.entropy(p, q) of one row from precomputed logs: both rows are normalized by their
+/// sums first, so D = (1/s_p) Σ p (ln p − ln q) − ln s_p + ln s_q over the entries with p > 0
+/// (+∞ if such an entry has q = 0). `len` entries; inputs finite and non-negative.
+double KlFromLogs(const double* p, const double* log_p, const double* q, const double* log_q,
+                  int64_t len) {
+  double sp = 0, sq = 0, cross = 0;
+  bool infinite = false;
+  for (int64_t j = 0; j < len; ++j) {
+    sp += p[j];
+    sq += q[j];
+    if (p[j] > 0) {
+      infinite = infinite || !(q[j] > 0);
+      cross += p[j] * (log_p[j] - log_q[j]);
+    }
+  }
+  if (!(sp > 0) || !(sq > 0)) return kNaN;  // scipy divides by the zero sum
+  if (infinite) return std::numeric_limits<double>::infinity();
+  return cross / sp - std::log(sp) + std::log(sq);
+}
+
 /// KL_h = mean_{i ∈ rows} D(P^h_i ‖ P̄_i) for every head.
 std::vector<double> KlToMean(const Heads& a, const std::vector<int64_t>& rows) {
   return MeanOverRows(KlTable(a, rows), a.h, a.n, rows);
@@ -259,18 +287,34 @@ StatusOr<KlResult> ComputeKlSinks(const at::Tensor& attention, const KlOptions& 
       }
     }
   }
+  // ln of every attention entry and of the head mean, once.
+  const int64_t nn = n * n;
+  std::vector<double> log_p(p.p.size());
+  LogPositive(p.p.data(), H * nn, log_p.data());
+  const std::vector<double> mean = HeadMean(p);
+  std::vector<double> log_mean(static_cast<size_t>(nn));
+  LogPositive(mean.data(), nn, log_mean.data());
+  auto row = [&](const std::vector<double>& v, int64_t h, int64_t i) {
+    return &v[(h * n + i) * n];
+  };
+
   // Every row's KL with sinks, once: each τ's kept rows are a subset of these.
-  const std::vector<double> kl_p = KlTable(p, rows);
+  std::vector<double> kl_p(static_cast<size_t>(H * n), 0.0);
+  for (int64_t h = 0; h < H; ++h) {
+    for (int64_t i : rows) {
+      kl_p[h * n + i] = KlFromLogs(row(p.p, h, i), row(log_p, h, i), &mean[i * n], &log_mean[i * n],
+                                   allowed_last(i) + 1);
+    }
+  }
   r.kl_to_head_mean = MeanOverRows(kl_p, H, n, rows);
   r.generalized_js_divergence = Mean(r.kl_to_head_mean);
   double to_uniform = 0;
   for (int64_t h = 0; h < H; ++h) {
     for (int64_t i : rows) {
+      const double* ph = row(p.p, h, i);
+      const double* lph = row(log_p, h, i);
       double entropy = 0;
-      for (int64_t j = 0; j <= allowed_last(i); ++j) {
-        const double v = p.at(h, i, j);
-        if (v > 0) entropy -= v * std::log(v);
-      }
+      for (int64_t j = 0; j <= allowed_last(i); ++j) entropy -= ph[j] * lph[j];
       to_uniform += std::log(static_cast<double>(allowed_last(i) + 1)) - entropy;
     }
   }
@@ -278,7 +322,6 @@ StatusOr<KlResult> ComputeKlSinks(const at::Tensor& attention, const KlOptions& 
 
   // Mean attention each key receives from the queries that can see it (other than itself for
   // key 0 of a causal model, whose row 0 is one-hot): ā_j = mean_{i ≥ max(j, 1)} Ā_ij.
-  const std::vector<double> mean = HeadMean(p);
   std::vector<double> received(static_cast<size_t>(n), 0.0);
   for (int64_t j = 0; j < n; ++j) {
     const int64_t from = r.causal ? std::max<int64_t>(j, 1) : 0;
@@ -287,6 +330,10 @@ StatusOr<KlResult> ComputeKlSinks(const at::Tensor& attention, const KlOptions& 
     received[j] = from < n ? s / static_cast<double>(n - from) : 0.0;
   }
 
+  // One row of every head with the sinks removed (Q^h_i = P^h_i / (1 − m_h) off the sinks, so
+  // ln Q = ln P − ln(1 − m)), their head mean and its logs: reused across the heads of the row.
+  std::vector<double> q(static_cast<size_t>(H * n)), log_q(q.size());
+  std::vector<double> q_mean(static_cast<size_t>(n)), log_q_mean(q_mean.size());
   for (double tau : taus) {
     KlSinkRemoval k;
     k.tau = tau;
@@ -308,24 +355,39 @@ StatusOr<KlResult> ComputeKlSinks(const at::Tensor& attention, const KlOptions& 
     }
     k.num_rows_kept = static_cast<int64_t>(kept.size());
     k.num_rows_dropped = static_cast<int64_t>(rows.size()) - k.num_rows_kept;
-    Heads q = p;
+    std::vector<double> kl_q(static_cast<size_t>(H * n), 0.0);
     double loss = 0, sink_mass = 0;
-    for (int64_t h = 0; h < H; ++h) {
-      for (int64_t i : kept) {
+    for (int64_t i : kept) {
+      const int64_t len = allowed_last(i) + 1;
+      std::fill(q_mean.begin(), q_mean.begin() + len, 0.0);
+      for (int64_t h = 0; h < H; ++h) {
+        const double* ph = row(p.p, h, i);
+        const double* lph = row(log_p, h, i);
         double m = 0;
-        for (int64_t j = 0; j <= allowed_last(i); ++j) m += is_sink[j] ? p.at(h, i, j) : 0;
-        for (int64_t j = 0; j < n; ++j) {
-          q.at(h, i, j) = is_sink[j] ? 0.0 : p.at(h, i, j) / (1.0 - m);
+        for (int64_t j = 0; j < len; ++j) m += is_sink[j] ? ph[j] : 0;
+        const double log_rest = std::log1p(-m);
+        double* qh = &q[h * n];
+        double* lqh = &log_q[h * n];
+        for (int64_t j = 0; j < len; ++j) {
+          qh[j] = is_sink[j] ? 0.0 : ph[j] / (1.0 - m);
+          lqh[j] = is_sink[j] ? 0.0 : lph[j] - log_rest;
+          q_mean[j] += qh[j];
         }
-        loss += -std::log1p(-m);
+        loss += -log_rest;
         sink_mass += m;
+      }
+      for (int64_t j = 0; j < len; ++j) q_mean[j] /= static_cast<double>(H);
+      LogPositive(q_mean.data(), len, log_q_mean.data());
+      for (int64_t h = 0; h < H; ++h) {
+        kl_q[h * n + i] =
+            KlFromLogs(&q[h * n], &log_q[h * n], q_mean.data(), log_q_mean.data(), len);
       }
     }
     const double cells = static_cast<double>(H) * static_cast<double>(kept.size());
     k.sink_removal_information_loss = kept.empty() ? kNaN : loss / cells;
     k.mean_sink_mass = kept.empty() ? kNaN : sink_mass / cells;
     k.kl_with_sinks = MeanOverRows(kl_p, H, n, kept);
-    k.kl_without_sinks = KlToMean(q, kept);
+    k.kl_without_sinks = MeanOverRows(kl_q, H, n, kept);
     for (int64_t h = 0; h < H; ++h) {
       k.kl_reduction.push_back(k.kl_with_sinks[h] - k.kl_without_sinks[h]);
     }

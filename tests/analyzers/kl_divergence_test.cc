@@ -106,6 +106,50 @@ TEST(KlTest, SinkRemovalLossIsMinusLogOneMinusMass) {
   EXPECT_NEAR(r->generalized_js_divergence, 0.0, 1e-15);
 }
 
+TEST(KlTest, PerHeadDivergencesMatchTheirDefinitions) {
+  // The CORRECTED path computes each ln once and shifts it by ln(1 − m) for the sink-removed
+  // rows; here every D is summed directly as Σ p ln(p / q) over random causal softmax rows.
+  at::manual_seed(7);
+  const int64_t H = 3, n = 9;
+  at::Tensor a = CausalSoftmax(at::randn({H, n, n}, at::kDouble) * 2.0);
+  KlOptions first;
+  first.sink_rule = SinkSetRule::kFirstToken;
+  auto r = ComputeKlSinks(a, first);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->removals.size(), 1u);
+  auto kl = [](const at::Tensor& p, const at::Tensor& q) {
+    double d = 0;
+    for (int64_t j = 0; j < p.size(0); ++j) {
+      const double pj = p[j].item<double>();
+      if (pj > 0) d += pj * std::log(pj / q[j].item<double>());
+    }
+    return d;
+  };
+  const at::Tensor mean = a.mean(0);
+  at::Tensor q = a.clone();
+  q.select(2, 0).zero_();
+  q = q / (1 - a.select(2, 0)).unsqueeze(-1);  // rows off the sink, renormalized
+  const at::Tensor q_mean = q.mean(0);
+  for (int64_t h = 0; h < H; ++h) {
+    double with = 0, without = 0;
+    for (int64_t i = 1; i < n; ++i) {
+      with += kl(a[h][i], mean[i]);
+      without += kl(q[h][i], q_mean[i]);
+    }
+    ExpectRel(r->kl_to_head_mean[h], with / (n - 1), "KL_h with sinks");
+    ExpectRel(r->removals[0].kl_without_sinks[h], without / (n - 1), "KL_h without sinks");
+  }
+  double to_uniform = 0;
+  for (int64_t h = 0; h < H; ++h) {
+    for (int64_t i = 1; i < n; ++i) {
+      at::Tensor u = at::zeros({n}, at::kDouble);
+      u.narrow(0, 0, i + 1).fill_(1.0 / static_cast<double>(i + 1));
+      to_uniform += kl(a[h][i], u);
+    }
+  }
+  ExpectRel(r->kl_to_uniform, to_uniform / static_cast<double>(H * (n - 1)), "KL to uniform");
+}
+
 TEST(KlTest, AbsoluteSinksAndDroppedRows) {
   // Two heads, n = 4, causal. Head 0 puts everything on key 0 from row 1 on; head 1 is uniform.
   at::Tensor a = at::zeros({2, 4, 4}, at::kDouble);
