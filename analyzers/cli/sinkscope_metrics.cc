@@ -20,8 +20,10 @@
 #include <CLI/CLI.hpp>
 
 #include "analyzers/cli/commands.h"
+#include "core/allocator.h"
 
 int main(int argc, char** argv) {
+  sinkscope::RetainFreedMemoryForReuse();
   CLI::App app{"sinkscope analyzers on matrices from files; JSON on stdout"};
   app.require_subcommand(1);
   sinkscope::cli::AddPhCommand(app);

@@ -58,6 +58,7 @@
 #include "analyzers/topology/topology_metrics.h"
 #include "analyzers/value/attention_value.h"
 #include "analyzers/value/reference_point.h"
+#include "core/allocator.h"
 #include "core/status.h"
 #include "models/formats/checkpoint.h"
 
@@ -629,6 +630,9 @@ Status Run(const Args& args) {
 }  // namespace sinkscope
 
 int main(int argc, char** argv) {
+  // As sinkscope-metrics (and the server) do; run.py gives the numpy process the same glibc
+  // settings through GLIBC_TUNABLES.
+  sinkscope::RetainFreedMemoryForReuse();
   sinkscope::Args args;
   CLI::App app{"Per-layer metric families of one captured sentence (bench/layer_metrics)"};
   app.add_option("--capture", args.capture, "sinkscope-run capture (.safetensors)")->required();

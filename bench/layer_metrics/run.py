@@ -45,8 +45,15 @@ NAME_TOLERANCE = {
 }
 
 
+# sinkscope-bench-layer-metrics keeps freed heap memory for reuse (core/allocator.h: mallopt,
+# mmap threshold 32 MiB, trim threshold 256 MiB), as sinkscope-metrics does; the numpy process
+# gets the same glibc settings so both sides run under one allocator policy.
+GLIBC_TUNABLES = "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=268435456"
+
+
 def env_for(threads):
     env = dict(os.environ)
+    env["GLIBC_TUNABLES"] = GLIBC_TUNABLES
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         env[var] = str(threads)
     return env
