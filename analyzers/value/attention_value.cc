@@ -352,24 +352,13 @@ StatusOr<AttentionValueResult> ComputeAttentionValue(const at::Tensor& attention
 
   // Geometric–semantic alignment over allowed pairs (pairs with a zero-norm token have no cosine
   // and are left out).
-  // The dot products of every unordered pair, once (x_i·x_j and x_j·x_i are the same sum).
-  // Each sum runs over k in order as a plain dot product would; the loop over j (of Xᵀ, [d, n])
-  // inside makes the independent sums of one row vectorize.
-  std::vector<double> xt(static_cast<size_t>(d * n));
-  for (int64_t i = 0; i < n; ++i) {
-    for (int64_t k = 0; k < d; ++k) xt[k * n + i] = in.x.v[i * d + k];
-  }
-  std::vector<double> dots(static_cast<size_t>(n * n), 0.0);
-  for (int64_t i = 1; i < n; ++i) {
-    double* row = &dots[i * n];
-    const double* xi = &in.x.v[i * d];
-    for (int64_t k = 0; k < d; ++k) {
-      const double xik = xi[k];
-      const double* col = &xt[k * n];
-      for (int64_t j = 0; j < i; ++j) row[j] += xik * col[j];
-    }
-    for (int64_t j = 0; j < i; ++j) dots[j * n + i] = row[j];
-  }
+  // The dot products of every unordered pair, once: the lower triangle of X Xᵀ as one blocked
+  // symmetric rank update (Eigen's packed kernel; a plain triple loop over the triangle cost
+  // ~0.35 ms per layer at n = 48, d = 576).
+  using RowMajor = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  Eigen::MatrixXd gram = Eigen::MatrixXd::Zero(n, n);
+  gram.selfadjointView<Eigen::Lower>().rankUpdate(Eigen::Map<const RowMajor>(in.x.v.data(), n, d));
+  auto dot = [&](int64_t i, int64_t j) { return i > j ? gram(i, j) : gram(j, i); };
   const size_t max_pairs = static_cast<size_t>(n * n);
   std::vector<double> a_all, s_all, a_rest, s_rest;
   a_all.reserve(max_pairs);
@@ -382,7 +371,7 @@ StatusOr<AttentionValueResult> ComputeAttentionValue(const at::Tensor& attention
     for (int64_t j = 0; j < n; ++j) {
       const bool allowed = r.causal ? j < i : j != i;
       if (!allowed || x_norm[i] == 0 || x_norm[j] == 0) continue;
-      const double s = dots[i * n + j] / (x_norm[i] * x_norm[j]);
+      const double s = dot(i, j) / (x_norm[i] * x_norm[j]);
       a_all.push_back(in.mean.at(i, j));
       s_all.push_back(s);
       for (int64_t h = 0; h < heads; ++h) a_head[h].push_back(in.heads.v[(h * n + i) * n + j]);
