@@ -244,7 +244,10 @@ StatusOr<ReferencePointResult> ComputeReferencePoint(const at::Tensor& attention
       rows.push_back(i);
       si.push_back(-std::log1p(-std::min(on_r / s, 1.0)));
     }
-    const RowMajor o = w * Eigen::Map<const RowMajor>(vecs, n, d);
+    // A causal W is lower triangular: the triangular product does half the multiply-adds.
+    const Eigen::Map<const RowMajor> vm(vecs, n, d);
+    const RowMajor o =
+        r.causal ? RowMajor(w.triangularView<Eigen::Lower>() * vm) : RowMajor(w * vm);
     std::vector<double> ref(static_cast<size_t>(d));
     for (int64_t i : rows) {
       std::fill(ref.begin(), ref.end(), 0.0);
