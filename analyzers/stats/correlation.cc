@@ -92,8 +92,12 @@ StatusOr<Correlation> PearsonCoefficient(std::span<const double> x, std::span<co
 StatusOr<Correlation> Spearman(std::span<const double> x, std::span<const double> y) {
   RETURN_IF_ERROR(CheckPairs(x, y));
   if (auto nan = NaNCorrelation(x, y)) return *nan;
-  const std::vector<double> rx = AverageRanks(x);
-  const std::vector<double> ry = AverageRanks(y);
+  return SpearmanFromRanks(AverageRanks(x), AverageRanks(y));
+}
+
+StatusOr<Correlation> SpearmanFromRanks(std::span<const double> rx, std::span<const double> ry) {
+  RETURN_IF_ERROR(CheckPairs(rx, ry));
+  if (auto nan = NaNCorrelation(rx, ry)) return *nan;
   Correlation c = PearsonR(rx, ry);
   if (c.constant_input) return c;
   const double df = static_cast<double>(c.n) - 2.0;

@@ -35,6 +35,10 @@ StatusOr<Correlation> PearsonCoefficient(std::span<const double> x, std::span<co
 /// Spearman's ρ. InvalidArgument for different lengths or fewer than 2 pairs.
 StatusOr<Correlation> Spearman(std::span<const double> x, std::span<const double> y);
 
+/// Spearman's ρ from the samples' average ranks (AverageRanks or AverageRanksInOrder of NaN-free
+/// samples): the same result as Spearman on the samples. InvalidArgument as for Spearman().
+StatusOr<Correlation> SpearmanFromRanks(std::span<const double> rx, std::span<const double> ry);
+
 /// Fisher-z average: tanh(mean(atanh r_i)); with `weights` (e.g. n_i − 3), a weighted mean of
 /// the z values. r = ±1 maps to z = ±∞ (so a single ±1 dominates; +1 and −1 together give NaN).
 /// InvalidArgument for an empty list, |r| > 1, or weights of another length or not > 0.

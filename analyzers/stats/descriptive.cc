@@ -59,20 +59,21 @@ double Quantile(std::span<const double> values, double q) {
   return frac >= 0.5 ? b - (b - a) * (1 - frac) : a + (b - a) * frac;
 }
 
-std::vector<double> AverageRanks(std::span<const double> values) {
+std::vector<size_t> AscendingOrder(std::span<const double> values) {
+  // (value, index) pairs sorted in place (cache-friendly); without NaN the same order as sorting
+  // indices by value.
   const size_t m = values.size();
+  std::vector<std::pair<double, size_t>> keyed(m);
+  for (size_t k = 0; k < m; ++k) keyed[k] = {values[k], k};
+  std::sort(keyed.begin(), keyed.end());
   std::vector<size_t> order(m);
-  if (HasNaN(values)) {
-    std::iota(order.begin(), order.end(), size_t{0});
-    std::stable_sort(order.begin(), order.end(),
-                     [&](size_t a, size_t b) { return values[a] < values[b]; });
-  } else {
-    // Without NaN, (value, index) pairs sorted in place (cache-friendly) give the same order.
-    std::vector<std::pair<double, size_t>> keyed(m);
-    for (size_t k = 0; k < m; ++k) keyed[k] = {values[k], k};
-    std::sort(keyed.begin(), keyed.end());
-    for (size_t k = 0; k < m; ++k) order[k] = keyed[k].second;
-  }
+  for (size_t k = 0; k < m; ++k) order[k] = keyed[k].second;
+  return order;
+}
+
+std::vector<double> AverageRanksInOrder(std::span<const double> values,
+                                        std::span<const size_t> order) {
+  const size_t m = values.size();
   std::vector<double> ranks(m);
   size_t i = 0;
   while (i < m) {
@@ -84,6 +85,15 @@ std::vector<double> AverageRanks(std::span<const double> values) {
     i = j + 1;
   }
   return ranks;
+}
+
+std::vector<double> AverageRanks(std::span<const double> values) {
+  if (!HasNaN(values)) return AverageRanksInOrder(values, AscendingOrder(values));
+  std::vector<size_t> order(values.size());
+  std::iota(order.begin(), order.end(), size_t{0});
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return values[a] < values[b]; });
+  return AverageRanksInOrder(values, order);
 }
 
 StatusOr<Summary> Summarize(std::span<const double> values, int ddof) {

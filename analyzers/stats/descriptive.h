@@ -46,4 +46,13 @@ double Quantile(std::span<const double> values, double q);
 /// Ranks 1..m, ties sharing their average rank (scipy.stats.rankdata, method "average").
 std::vector<double> AverageRanks(std::span<const double> values);
 
+/// The positions of `values` in ascending order (ties in any order; values without NaN). With
+/// AverageRanksInOrder, the ranks of a sample and of any subsample without sorting twice: the
+/// subsample's order is the full order with the other positions skipped.
+std::vector<size_t> AscendingOrder(std::span<const double> values);
+
+/// AverageRanks(values) given `order`, an ascending order of `values` (AscendingOrder).
+std::vector<double> AverageRanksInOrder(std::span<const double> values,
+                                        std::span<const size_t> order);
+
 }  // namespace sinkscope::analyzers::stats

@@ -94,11 +94,14 @@ double PaperPearson(const std::vector<double>& a, const std::vector<double>& b) 
   return r->r;
 }
 
-CorrelationValue Correlate(const std::vector<double>& a, const std::vector<double>& b) {
+/// Pearson and Spearman (with p-values) of paired samples; the Spearman ranks are given when
+/// the caller has them (`ra`, `rb` non-empty), else computed.
+CorrelationValue Correlate(const std::vector<double>& a, const std::vector<double>& b,
+                           const std::vector<double>& ra = {}, const std::vector<double>& rb = {}) {
   CorrelationValue c;
   c.n = static_cast<int64_t>(a.size());
   auto p = stats::Pearson(a, b);
-  auto s = stats::Spearman(a, b);
+  auto s = ra.empty() ? stats::Spearman(a, b) : stats::SpearmanFromRanks(ra, rb);
   if (!p.ok() || !s.ok() || std::isnan(p->r)) {
     c.degenerate = true;
     c.pearson = c.pearson_p = c.spearman = c.spearman_p = kNaN;
@@ -361,6 +364,7 @@ StatusOr<AttentionValueResult> ComputeAttentionValue(const at::Tensor& attention
   auto dot = [&](int64_t i, int64_t j) { return i > j ? gram(i, j) : gram(j, i); };
   const size_t max_pairs = static_cast<size_t>(n * n);
   std::vector<double> a_all, s_all, a_rest, s_rest;
+  std::vector<bool> keep;  // per allowed pair: its key is not a sink
   a_all.reserve(max_pairs);
   s_all.reserve(max_pairs);
   a_rest.reserve(max_pairs);
@@ -375,14 +379,40 @@ StatusOr<AttentionValueResult> ComputeAttentionValue(const at::Tensor& attention
       a_all.push_back(in.mean.at(i, j));
       s_all.push_back(s);
       for (int64_t h = 0; h < heads; ++h) a_head[h].push_back(in.heads.v[(h * n + i) * n + j]);
+      keep.push_back(!is_sink[j]);
       if (!is_sink[j]) {
         a_rest.push_back(in.mean.at(i, j));
         s_rest.push_back(s);
       }
     }
   }
-  r.gs_allowed_pairs = Correlate(a_all, s_all);
-  r.gs_without_sinks = Correlate(a_rest, s_rest);
+  // Both samples are sorted once: the pairs without sinks are a subsample of the allowed pairs,
+  // so their order is the allowed pairs' order with the sink pairs skipped. (A NaN cosine, from
+  // norms overflowing, takes Spearman's own NaN handling instead.)
+  auto has_nan = [](const std::vector<double>& v) {
+    return std::any_of(v.begin(), v.end(), [](double x) { return std::isnan(x); });
+  };
+  if (has_nan(a_all) || has_nan(s_all)) {
+    r.gs_allowed_pairs = Correlate(a_all, s_all);
+    r.gs_without_sinks = Correlate(a_rest, s_rest);
+  } else {
+    auto subsample_ranks = [&](const std::vector<double>& rest, const std::vector<size_t>& order) {
+      std::vector<size_t> index(keep.size()), sub;
+      size_t next = 0;
+      for (size_t p = 0; p < keep.size(); ++p) index[p] = keep[p] ? next++ : 0;
+      sub.reserve(rest.size());
+      for (size_t p : order) {
+        if (keep[p]) sub.push_back(index[p]);
+      }
+      return stats::AverageRanksInOrder(rest, sub);
+    };
+    const std::vector<size_t> order_a = stats::AscendingOrder(a_all);
+    const std::vector<size_t> order_s = stats::AscendingOrder(s_all);
+    r.gs_allowed_pairs = Correlate(a_all, s_all, stats::AverageRanksInOrder(a_all, order_a),
+                                   stats::AverageRanksInOrder(s_all, order_s));
+    r.gs_without_sinks = Correlate(a_rest, s_rest, subsample_ranks(a_rest, order_a),
+                                   subsample_ranks(s_rest, order_s));
+  }
   std::vector<double> per_head;
   for (int64_t h = 0; h < heads; ++h) {
     // Only r enters the mean: no p-value, no Spearman (Correlate's degenerate test on r alone).
