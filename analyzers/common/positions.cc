@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <cmath>
+#include <cstring>
 
 namespace sinkscope::analyzers {
 
@@ -74,10 +75,29 @@ bool IsCausal(std::span<const double> matrices, int64_t n) {
 
 InputHealth CountNonFinite(std::span<const double> values) {
   InputHealth h;
-  // Almost always all finite: a quick branch-free pass (v − v is 0 for finite v, NaN otherwise).
-  bool all_finite = true;
-  for (double v : values) all_finite &= (v - v == 0);
-  if (all_finite) return h;
+  // Almost always all finite: a quick pass first. v·0 is ±0 for finite v and NaN otherwise, so a
+  // sum of such products is NaN exactly when some value is not finite. Four independent two-lane
+  // sums (GCC/Clang vector types: SSE2 on x86-64, NEON on arm64) instead of one scalar chain of
+  // compares, which cost ~7 % of the value and decomposition families' samples.
+  using V2 = double __attribute__((vector_size(16)));
+  auto load = [&](size_t at) {
+    V2 v;
+    std::memcpy(&v, values.data() + at, sizeof(v));
+    return v * 0.0;
+  };
+  V2 a0 = {}, a1 = {}, a2 = {}, a3 = {};  // named, so that they stay in registers
+  const size_t m = values.size();
+  size_t k = 0;
+  for (; k + 8 <= m; k += 8) {
+    a0 += load(k);
+    a1 += load(k + 2);
+    a2 += load(k + 4);
+    a3 += load(k + 6);
+  }
+  double tail = 0;
+  for (; k < m; ++k) tail += values[k] * 0.0;
+  const V2 sum = (a0 + a1) + (a2 + a3);
+  if (sum[0] + sum[1] + tail == 0) return h;
   for (double v : values) {
     if (std::isnan(v)) ++h.num_nan;
     if (std::isinf(v)) ++(v > 0 ? h.num_posinf : h.num_neginf);
