@@ -3,7 +3,10 @@
 #include <cmath>
 #include <limits>
 
+#include <ATen/ATen.h>
 #include <gtest/gtest.h>
+
+#include "analyzers/common/positions.h"
 
 namespace sinkscope::analyzers {
 namespace {
@@ -59,6 +62,34 @@ TEST(AttentionMatricesTest, CountsNonFiniteEntriesPerMatrix) {
   EXPECT_EQ(health[1].num_posinf, 1);
   EXPECT_EQ(health[1].num_neginf, 2);
   EXPECT_EQ(health[1].num_nonfinite(), 4);
+}
+
+TEST(AttentionMatricesTest, CountNonFiniteFindsEveryPositionOfEveryLength) {
+  // The quick all-finite pass works in blocks of 8 plus a tail: a non-finite value anywhere, in
+  // a block or in the tail, must fall through to the counts.
+  const double inf = std::numeric_limits<double>::infinity();
+  for (size_t m = 1; m <= 19; ++m) {
+    std::vector<double> v(m, 1e300);  // large finite values: their products with 0 stay 0
+    EXPECT_TRUE(CountNonFinite(v).valid()) << m;
+    for (size_t at = 0; at < m; ++at) {
+      for (double bad : {std::nan(""), inf, -inf}) {
+        std::vector<double> w = v;
+        w[at] = bad;
+        const InputHealth h = CountNonFinite(w);
+        EXPECT_EQ(h.num_nan + h.num_posinf + h.num_neginf, 1) << m << " " << at;
+        EXPECT_EQ(h.num_posinf, bad == inf ? 1 : 0);
+        EXPECT_EQ(h.num_neginf, bad == -inf ? 1 : 0);
+      }
+    }
+  }
+}
+
+TEST(AttentionMatricesTest, ToCpuDoublesConvertsFloat32Exactly) {
+  const at::Tensor f = at::randn({3, 7}, at::kFloat);  // 21 values: blocks of 4 and a tail
+  const std::vector<double> d = ToCpuDoubles(f);
+  ASSERT_EQ(d.size(), 21u);
+  const float* p = f.data_ptr<float>();
+  for (size_t k = 0; k < d.size(); ++k) EXPECT_EQ(d[k], static_cast<double>(p[k])) << k;
 }
 
 TEST(AttentionMatricesTest, RemovesTheSinkAndRenormalizesRows) {
