@@ -40,9 +40,8 @@ StatusOr<Rows> ReadRows(const at::Tensor& t, const char* what) {
 }
 
 double Dot(const double* a, const double* b, int64_t d) {
-  double s = 0;
-  for (int64_t k = 0; k < d; ++k) s += a[k] * b[k];
-  return s;
+  // Eigen's packet reduction (several partial sums) rather than one scalar chain.
+  return Eigen::Map<const Eigen::VectorXd>(a, d).dot(Eigen::Map<const Eigen::VectorXd>(b, d));
 }
 
 double Norm(const double* a, int64_t d) {
@@ -98,8 +97,9 @@ StatusOr<VectorSpread> ComputeVectorSpread(const at::Tensor& vectors) {
   std::vector<double> mean(static_cast<size_t>(x.d), 0.0);
   for (int64_t i = 0; i < x.rows; ++i) {
     s.mean_norm += Norm(x.row(i), x.d) / static_cast<double>(x.rows);
-    for (int64_t k = 0; k < x.d; ++k) mean[k] += x.row(i)[k] / static_cast<double>(x.rows);
+    for (int64_t k = 0; k < x.d; ++k) mean[k] += x.row(i)[k];
   }
+  for (double& v : mean) v /= static_cast<double>(x.rows);  // sum, then divide, as numpy's mean
   s.norm_of_mean = Norm(mean.data(), x.d);
   double dispersion = 0;
   std::vector<double> diff(static_cast<size_t>(x.d));
