@@ -91,7 +91,11 @@ LeftSingular LeftSingularVectors(const Eigen::MatrixXd& m, int64_t k, bool all_s
   // eigenvectors by inverse iteration on it, taken back through the Householder reflectors:
   // O(r²k) instead of accumulating every rotation into all r eigenvectors (the full
   // SelfAdjointEigenSolver cost ~3× as much at r = 48).
-  const Eigen::Tridiagonalization<Eigen::MatrixXd> tri(m * m.transpose());
+  // Only the Gram matrix's lower triangle is formed (a symmetric rank update, half a product):
+  // it is all that the tridiagonalization reads.
+  Eigen::MatrixXd gram = Eigen::MatrixXd::Zero(r, r);
+  gram.selfadjointView<Eigen::Lower>().rankUpdate(m);
+  const Eigen::Tridiagonalization<Eigen::MatrixXd> tri(gram);
   const Eigen::VectorXd diagonal = tri.diagonal();
   const Eigen::VectorXd off = tri.subDiagonal();
   Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig;
