@@ -207,10 +207,12 @@ StatusOr<ReferencePointResult> ComputeReferencePoint(const at::Tensor& attention
     r.heads.push_back(nan_head);
     return r;
   }
+  // Head mean as numpy's mean: the sum over heads, then one division.
   std::vector<double> mean(static_cast<size_t>(n * n), 0.0);
   for (int64_t h = 0; h < heads; ++h) {
-    for (int64_t k = 0; k < n * n; ++k) mean[k] += a[h * n * n + k] / static_cast<double>(heads);
+    for (int64_t k = 0; k < n * n; ++k) mean[k] += a[h * n * n + k];
   }
+  for (double& m : mean) m /= static_cast<double>(heads);
   // Exposure-corrected received attention: the mean over the queries that can see j.
   r.received_attention.assign(static_cast<size_t>(n), 0.0);
   for (int64_t j = 0; j < n; ++j) {
@@ -234,13 +236,13 @@ StatusOr<ReferencePointResult> ComputeReferencePoint(const at::Tensor& attention
     RowMajor w = RowMajor::Zero(n, n);
     for (int64_t i = 0; i < n; ++i) {
       if (in_r[i]) continue;
+      const double* row = weights + i * n;
       double s = 0, on_r = 0;
-      for (int64_t j = 0; j < n; ++j) {
-        s += weights[i * n + j];
-        if (in_r[j]) on_r += weights[i * n + j];
-      }
+      for (int64_t j = 0; j < n; ++j) s += row[j];
+      for (int64_t j : r.reference_tokens) on_r += row[j];
       if (!(s > 0)) continue;
-      for (int64_t j = 0; j < n; ++j) w(i, j) = weights[i * n + j] / s;
+      const double inv = 1.0 / s;
+      for (int64_t j = 0; j < n; ++j) w(i, j) = row[j] * inv;
       rows.push_back(i);
       si.push_back(-std::log1p(-std::min(on_r / s, 1.0)));
     }
