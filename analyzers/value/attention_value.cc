@@ -334,12 +334,10 @@ StatusOr<AttentionValueResult> ComputeAttentionValue(const at::Tensor& attention
   std::vector<double> x_norm(static_cast<size_t>(n));
   std::vector<double> mag_rest, rel_rest;
   for (int64_t i = 0; i < n; ++i) {
-    double ss = 0, xx = 0;
-    for (int64_t k = 0; k < d; ++k) {
-      const double diff = in.y.at(i, k) - in.x.at(i, k);
-      ss += diff * diff;
-      xx += in.x.at(i, k) * in.x.at(i, k);
-    }
+    // Eigen's packet reductions (a scalar loop here kept its sum in memory: ~0.1 ms per layer).
+    const Eigen::Map<const Eigen::VectorXd> xi(&in.x.v[i * d], d), yi(&in.y.v[i * d], d);
+    const double ss = (yi - xi).squaredNorm();
+    const double xx = xi.squaredNorm();
     x_norm[i] = std::sqrt(xx);
     r.magnitude.push_back(std::sqrt(ss));
     r.relative_update.push_back(x_norm[i] > 0 ? std::sqrt(ss) / x_norm[i] : kNaN);

@@ -81,14 +81,10 @@ Mixture MixRow(const double* w, const double* v, int64_t n, int64_t d,
 
 /// RM, DI and ‖r‖ from a row's whole mixture o and its reference part r (d values each).
 Mixture FromMixtures(const double* op, const double* rp, int64_t d) {
-  double on = 0, rn = 0, dot = 0;
-  for (int64_t k = 0; k < d; ++k) {
-    on += op[k] * op[k];
-    rn += rp[k] * rp[k];
-    dot += rp[k] * op[k];
-  }
-  on = std::sqrt(on);
-  rn = std::sqrt(rn);
+  const Eigen::Map<const Eigen::VectorXd> o(op, d), r(rp, d);
+  const double on = o.norm();
+  const double rn = r.norm();
+  const double dot = r.dot(o);
   Mixture m;
   m.rm = on < 1e-10 ? (rn < 1e-10 ? 0.0 : 1.0) : std::clamp(rn / on, 0.0, 1.0);
   m.di = (rn < 1e-10 || on < 1e-10) ? 0.5 : (std::clamp(dot / (rn * on), -1.0, 1.0) + 1) / 2;
