@@ -280,11 +280,13 @@ StatusOr<KlResult> ComputeKlSinks(const at::Tensor& attention, const KlOptions& 
   Heads p = a;
   for (int64_t h = 0; h < H; ++h) {
     for (int64_t i = 0; i < n; ++i) {
+      double* row = &p.at(h, i, 0);
+      const int64_t len = allowed_last(i) + 1;
       double s = 0;
-      for (int64_t j = 0; j <= allowed_last(i); ++j) s += p.at(h, i, j);
-      for (int64_t j = 0; j < n; ++j) {
-        p.at(h, i, j) = (j <= allowed_last(i) && s > 0) ? p.at(h, i, j) / s : 0.0;
-      }
+      for (int64_t j = 0; j < len; ++j) s += row[j];
+      const double inv = s > 0 ? 1.0 / s : 0.0;
+      for (int64_t j = 0; j < len; ++j) row[j] *= inv;
+      std::fill(row + len, row + n, 0.0);
     }
   }
   // ln of every attention entry and of the head mean, once.
@@ -337,7 +339,7 @@ StatusOr<KlResult> ComputeKlSinks(const at::Tensor& attention, const KlOptions& 
   for (double tau : taus) {
     KlSinkRemoval k;
     k.tau = tau;
-    std::vector<bool> is_sink(static_cast<size_t>(n), false);
+    std::vector<char> is_sink(static_cast<size_t>(n), 0);  // bytes: read in the inner loops
     for (int64_t j = 0; j < n; ++j) {
       is_sink[j] = options.sink_rule == SinkSetRule::kFirstToken ? j == 0 : received[j] >= tau;
       if (is_sink[j]) k.sinks.push_back(j);
@@ -368,8 +370,9 @@ StatusOr<KlResult> ComputeKlSinks(const at::Tensor& attention, const KlOptions& 
         const double log_rest = std::log1p(-m);
         double* qh = &q[h * n];
         double* lqh = &log_q[h * n];
+        const double scale = 1.0 / (1.0 - m);
         for (int64_t j = 0; j < len; ++j) {
-          qh[j] = is_sink[j] ? 0.0 : ph[j] / (1.0 - m);
+          qh[j] = is_sink[j] ? 0.0 : ph[j] * scale;
           lqh[j] = is_sink[j] ? 0.0 : lph[j] - log_rest;
           q_mean[j] += qh[j];
         }
