@@ -242,49 +242,92 @@ __attribute__((target_clones("avx2", "default"))) void BisectBlock(const V4* d, 
 /// Root-free QL (Pal–Walker–Kahan) on d[0..n) and the squared off-diagonal e2[0..n−1): each
 /// sweep chases the bulge of one implicit QL step with Wilkinson's shift from the top of the
 /// unreduced block [l, m] upward from m, in terms of c², s² and γ (Parlett §8.15), so that only
-/// the shift needs a square root. A block splits where e_i² ≤ ε²(|d_i| + |d_{i+1}|)². Returns
-/// false if 30·n sweeps did not converge (d and e2 are then meaningless).
-bool RootFreeQl(double* d, double* e2, int64_t n) {
-  const double eps2 = kEpsilon * kEpsilon;
-  const double tiny = std::numeric_limits<double>::min();
-  int64_t sweeps = 0;
-  for (int64_t l = 0; l < n;) {
-    int64_t m = l;
-    for (; m + 1 < n; ++m) {
-      const double scale = std::abs(d[m]) + std::abs(d[m + 1]);
-      if (e2[m] <= eps2 * scale * scale || e2[m] <= tiny) {
-        e2[m] = 0;
-        break;
+/// the shift needs a square root. A block splits where e_i² ≤ ε²(|d_i| + |d_{i+1}|)².
+///
+/// A state machine advanced one rotation per Step(), so that the QL iterations of several
+/// matrices run interleaved: one rotation is a chain of two dependent divisions, and a single
+/// matrix left the divider idle most of the time (48×48, tridiagonalization included: 55 µs per
+/// matrix alone, 32 µs four at a time; eight at a time gained 1 µs more).
+class RootFreeQl {
+ public:
+  RootFreeQl(double* d, double* e2, int64_t n) : d_(d), e2_(e2), n_(n) {}
+
+  /// One rotation, or the search for the next unreduced block and its shift. False once every
+  /// eigenvalue has converged (d holds them, unsorted) or after 30·n sweeps (failed()).
+  bool Step() {
+    if (in_sweep_) {
+      Rotate();
+      return true;
+    }
+    while (l_ < n_) {
+      m_ = l_;
+      for (; m_ + 1 < n_; ++m_) {
+        const double scale = std::abs(d_[m_]) + std::abs(d_[m_ + 1]);
+        if (e2_[m_] <= kEps2 * scale * scale || e2_[m_] <= kTiny) {
+          e2_[m_] = 0;
+          break;
+        }
       }
+      if (m_ != l_) break;
+      ++l_;
     }
-    if (m == l) {
-      ++l;
-      continue;
+    if (l_ >= n_) return false;
+    if (++sweeps_ > 30 * n_) {
+      failed_ = true;
+      return false;
     }
-    if (++sweeps > 30 * n) return false;
-    const double root = std::sqrt(e2[l]);
-    double g = (d[l + 1] - d[l]) / (2 * root);
-    const double r0 = std::hypot(g, 1.0);
-    const double shift = d[l] - root / (g + std::copysign(r0, g));
-    double c = 1, s = 0, gamma = d[m] - shift, p = gamma * gamma;
-    for (int64_t i = m - 1; i >= l; --i) {
-      const double bb = e2[i];
-      const double r = p + bb;
-      if (i != m - 1) e2[i + 1] = s * r;
-      const double old_c = c;
-      c = p / r;
-      s = bb / r;
-      const double old_gamma = gamma;
-      const double alpha = d[i];
-      gamma = c * (alpha - shift) - s * old_gamma;
-      d[i + 1] = old_gamma + (alpha - gamma);
-      p = c != 0 ? gamma * gamma / c : old_c * bb;
-    }
-    e2[l] = s * p;
-    d[l] = shift + gamma;
+    const double root = std::sqrt(e2_[l_]);
+    const double g = (d_[l_ + 1] - d_[l_]) / (2 * root);
+    shift_ = d_[l_] - root / (g + std::copysign(std::hypot(g, 1.0), g));
+    c_ = 1;
+    s_ = 0;
+    gamma_ = d_[m_] - shift_;
+    p_ = gamma_ * gamma_;
+    i_ = m_ - 1;
+    in_sweep_ = true;
+    return true;
   }
-  return true;
-}
+
+  bool failed() const { return failed_; }
+
+ private:
+  static constexpr double kEps2 = kEpsilon * kEpsilon;
+  static constexpr double kTiny = std::numeric_limits<double>::min();
+
+  void Rotate() {
+    const int64_t i = i_;
+    const double bb = e2_[i];
+    const double r = p_ + bb;
+    if (i != m_ - 1) e2_[i + 1] = s_ * r;
+    const double old_c = c_;
+    c_ = p_ / r;
+    s_ = bb / r;
+    const double old_gamma = gamma_;
+    const double alpha = d_[i];
+    gamma_ = c_ * (alpha - shift_) - s_ * old_gamma;
+    d_[i + 1] = old_gamma + (alpha - gamma_);
+    p_ = c_ != 0 ? gamma_ * gamma_ / c_ : old_c * bb;
+    if (i == l_) {
+      e2_[l_] = s_ * p_;
+      d_[l_] = shift_ + gamma_;
+      in_sweep_ = false;
+    } else {
+      --i_;
+    }
+  }
+
+  double* d_;
+  double* e2_;
+  int64_t n_;
+  int64_t l_ = 0, m_ = 0, i_ = 0, sweeps_ = 0;
+  bool in_sweep_ = false, failed_ = false;
+  double shift_ = 0, c_ = 1, s_ = 0, gamma_ = 0, p_ = 0;
+};
+
+/// Every eigenvalue of the given tridiagonals (d[t], e[t] of n values each; d is replaced by
+/// the ascending spectrum, e overwritten), their QL iterations interleaved.
+void InterleavedTridiagonalEigenvalues(std::span<double* const> d, std::span<double* const> e,
+                                       int64_t n);
 
 }  // namespace
 
@@ -380,23 +423,48 @@ void TridiagonalEigenvaluesByRank(std::span<const double> diagonal,
   }
 }
 
-void TridiagonalEigenvalues(std::span<double> d, std::span<double> e) {
-  const auto n = static_cast<int64_t>(d.size());
+namespace {
+
+void InterleavedTridiagonalEigenvalues(std::span<double* const> d, std::span<double* const> e,
+                                       int64_t n) {
   if (n <= 1) return;
-  std::vector<double> e2(static_cast<size_t>(n), 0.0);
-  for (int64_t i = 0; i + 1 < n; ++i) e2[static_cast<size_t>(i)] = e[i] * e[i];
-  std::vector<double> original(d.begin(), d.end());
-  if (RootFreeQl(d.data(), e2.data(), n)) {
-    std::sort(d.begin(), d.end());
-    return;
+  const size_t count = d.size();
+  const auto un = static_cast<size_t>(n);
+  std::vector<double> e2(count * un, 0.0), original(count * un);
+  std::vector<RootFreeQl> ql;
+  for (size_t t = 0; t < count; ++t) {
+    for (size_t i = 0; i + 1 < un; ++i) e2[t * un + i] = e[t][i] * e[t][i];
+    std::copy(d[t], d[t] + n, original.begin() + static_cast<std::ptrdiff_t>(t * un));
+    ql.emplace_back(d[t], e2.data() + t * un, n);
   }
-  // Not converged (never seen; kept so that the function always returns a spectrum): every
-  // eigenvalue by bisection on the original tridiagonal.
-  std::vector<RankedEigenvalue> all(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) all[static_cast<size_t>(i)] = {0, i + 1};
-  std::vector<double> off(static_cast<size_t>(n), 0.0);
-  std::copy(e.begin(), e.begin() + (n - 1), off.begin());
-  TridiagonalEigenvaluesByRank(original, off, n, all, d);
+  for (bool any = true; any;) {
+    any = false;
+    for (RootFreeQl& q : ql) any = q.Step() || any;
+  }
+  for (size_t t = 0; t < count; ++t) {
+    if (!ql[t].failed()) {
+      std::sort(d[t], d[t] + n);
+      continue;
+    }
+    // Not converged (never seen; kept so that the function always returns a spectrum): every
+    // eigenvalue by bisection on the original tridiagonal.
+    std::vector<RankedEigenvalue> all(un);
+    for (int64_t i = 0; i < n; ++i) all[static_cast<size_t>(i)] = {0, i + 1};
+    std::vector<double> off(un, 0.0);
+    std::copy(e[t], e[t] + (n - 1), off.begin());
+    TridiagonalEigenvaluesByRank(std::span<const double>(original).subspan(t * un, un), off, n, all,
+                                 std::span<double>(d[t], un));
+  }
+}
+
+}  // namespace
+
+void TridiagonalEigenvalues(std::span<double> d, std::span<double> e) {
+  double* dp = d.data();
+  double* ep = e.data();
+  InterleavedTridiagonalEigenvalues(std::span<double* const>(&dp, 1),
+                                    std::span<double* const>(&ep, 1),
+                                    static_cast<int64_t>(d.size()));
 }
 
 void SymmetricEigenvalues(std::span<const double> matrices, int64_t n,
@@ -406,10 +474,14 @@ void SymmetricEigenvalues(std::span<const double> matrices, int64_t n,
   const size_t k = matrices.size() / nn;
   std::vector<double> off(k * static_cast<size_t>(n));
   TridiagonalizeSymmetric(matrices, n, eigenvalues, off);
-  for (size_t m = 0; m < k; ++m) {
-    const size_t at = m * static_cast<size_t>(n);
-    TridiagonalEigenvalues(eigenvalues.subspan(at, static_cast<size_t>(n)),
-                           std::span<double>(off).subspan(at, static_cast<size_t>(n)));
+  // QL four matrices at a time, interleaved.
+  for (size_t first = 0; first < k; first += kLanes) {
+    std::vector<double*> d, e;
+    for (size_t m = first; m < std::min(k, first + kLanes); ++m) {
+      d.push_back(eigenvalues.data() + m * static_cast<size_t>(n));
+      e.push_back(off.data() + m * static_cast<size_t>(n));
+    }
+    InterleavedTridiagonalEigenvalues(d, e, n);
   }
 }
 
