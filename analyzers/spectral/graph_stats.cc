@@ -62,11 +62,17 @@ class BitRows {
  public:
   explicit BitRows(const DenseGraph& graph)
       : words_((graph.n + 63) / 64), bits_(static_cast<size_t>(graph.n * words_), 0) {
-    // Branch-free: the adjacency bits are random, `if (Edge)` mispredicted.
+    // Branch-free (the adjacency bits are random, `if (Edge)` mispredicted), each word gathered
+    // in a local: stores into bits_ through a uint8_t-aliased row made every bit a
+    // read-modify-write of memory.
     for (int64_t i = 0; i < graph.n; ++i) {
       const uint8_t* row = graph.adjacency + i * graph.n;
-      for (int64_t j = 0; j < graph.n; ++j) {
-        bits_[i * words_ + j / 64] |= uint64_t{row[j] != 0 && j != i} << (j % 64);
+      for (int64_t w = 0; w < words_; ++w) {
+        uint64_t word = 0;
+        const int64_t end = std::min(graph.n, 64 * (w + 1));
+        for (int64_t j = 64 * w; j < end; ++j) word |= uint64_t{row[j] != 0} << (j % 64);
+        if (i / 64 == w) word &= ~(uint64_t{1} << (i % 64));
+        bits_[i * words_ + w] = word;
       }
     }
   }
