@@ -15,6 +15,12 @@
 //   Kahan (Parlett, The Symmetric Eigenvalue Problem, §8.15; LAPACK dsterf): it works on the
 //   squared off-diagonal and needs one square root per sweep instead of one per rotation.
 // Every path is backward stable: eigenvalues within a small multiple of ε‖A‖ of the exact ones.
+//
+// Measured at n = 48 (docs/spectral.md, docs/rmt.md): tridiagonalization 6.2 µs per matrix
+// (Eigen::Tridiagonalization 20.5 µs), 320 bisections 0.41 ms, all eigenvalues 32 µs per matrix
+// (Eigen's SelfAdjointEigenSolver 96 µs). The baseline (non-AVX2) clone is no faster than Eigen:
+// 21 µs per tridiagonalization and 2.1 ms for the 320 bisections (its 64-bit lane compares are
+// emulated).
 #pragma once
 
 #include <cstdint>
@@ -52,11 +58,13 @@ int64_t CountTridiagonalEigenvaluesBelow(const double* d, const double* e, int64
 
 /// All eigenvalues of one tridiagonal in ascending order: d[0..n) is replaced by them; e[0..n−1)
 /// (the off-diagonal) is overwritten. Root-free QL; if it ever fails to converge in 30·n sweeps,
-/// the block is finished by bisection.
+/// every eigenvalue comes from bisection on the original tridiagonal instead.
 void TridiagonalEigenvalues(std::span<double> d, std::span<double> e);
 
 /// All eigenvalues (ascending) of each of the k symmetric n×n row-major matrices: eigenvalues
-/// [m·n, m·n + n) for matrix m. Tridiagonalization 4 at a time, then root-free QL.
+/// [m·n, m·n + n) for matrix m. Tridiagonalization 4 at a time, then root-free QL with the
+/// iterations of 4 matrices interleaved (48×48: 32 µs per matrix; Eigen's SelfAdjointEigenSolver
+/// 96 µs).
 void SymmetricEigenvalues(std::span<const double> matrices, int64_t n,
                           std::span<double> eigenvalues);
 
