@@ -9,6 +9,7 @@
 #include <Eigen/Dense>
 
 #include "analyzers/common/positions.h"
+#include "analyzers/common/small_symmetric_eigen.h"
 #include "core/torch_call.h"
 
 namespace sinkscope::analyzers::rmt {
@@ -140,7 +141,8 @@ BatchSpectra ComputeSpectra(const at::Tensor& clean, CausalMask rule) {
 
 /// ComputeSpectra for matrices on the CPU: the same quantities, with the masking and the
 /// standardization in one plain pass per matrix instead of a dozen ATen ops over the batch, and
-/// the eigenvalues of (1/m) Z Zᵀ from Eigen (tridiagonalization + QR, values only). σ stays with
+/// the eigenvalues of (1/m) Z Zᵀ from SymmetricEigenvalues (batched tridiagonalization +
+/// root-free QL). σ stays with
 /// LAPACK (at::linalg_svdvals, batched). `host` is [K, n, n] float64, contiguous; non-finite
 /// matrices (`finite` false) are treated as zero, as in ComputeSpectra.
 BatchSpectra ComputeSpectraOnHost(const at::Tensor& host, const std::vector<bool>& finite,
@@ -164,8 +166,10 @@ BatchSpectra ComputeSpectraOnHost(const at::Tensor& host, const std::vector<bool
   out.std = at::empty({k}, opts);
   using RowMajor = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
   RowMajor z(n, n);
-  Eigen::MatrixXd w(n, n);
-  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> solver(n);
+  // Every (1/m) Z Zᵀ, then their eigenvalues in one batched call (tridiagonalization 4 at a time
+  // and root-free QL, analyzers/common/small_symmetric_eigen.h).
+  const auto nn = static_cast<size_t>(n * n);
+  std::vector<double> w_all(static_cast<size_t>(k) * nn);
   for (int64_t i = 0; i < k; ++i) {
     const double* m = clean.data_ptr<double>() + i * n * n;
     bool causal = rule == CausalMask::kCausal;
@@ -204,16 +208,17 @@ BatchSpectra ComputeSpectraOnHost(const at::Tensor& host, const std::vector<bool
         z(r, c) = c <= last(r) ? ((m[r * n + c] - m00) - shifted_mean) / scale : 0.0;
       }
     }
+    Eigen::Map<Eigen::MatrixXd> w(w_all.data() + static_cast<size_t>(i) * nn, n, n);
     w.noalias() = z * z.transpose();
     w /= static_cast<double>(n);
-    solver.compute(w, Eigen::EigenvaluesOnly);
-    std::copy(solver.eigenvalues().data(), solver.eigenvalues().data() + n,
-              out.mp_eigenvalues.data_ptr<double>() + i * n);
     out.causal.data_ptr<bool>()[i] = causal;
     out.count.data_ptr<double>()[i] = count;
     out.mean.data_ptr<double>()[i] = shifted_mean + m00;
     out.std.data_ptr<double>()[i] = sd;
   }
+  SymmetricEigenvalues(
+      w_all, n,
+      std::span<double>(out.mp_eigenvalues.data_ptr<double>(), static_cast<size_t>(k * n)));
   return out;
 }
 
