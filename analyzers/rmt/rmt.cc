@@ -202,15 +202,17 @@ BatchSpectra ComputeSpectraOnHost(const at::Tensor& host, const std::vector<bool
       }
     }
     const double sd = std::sqrt(ss / count);
-    const double scale = sd > 0 ? sd : 1.0;
+    const double inv_scale = 1.0 / (sd > 0 ? sd : 1.0);
     for (int64_t r = 0; r < n; ++r) {
       for (int64_t c = 0; c < n; ++c) {
-        z(r, c) = c <= last(r) ? ((m[r * n + c] - m00) - shifted_mean) / scale : 0.0;
+        z(r, c) = c <= last(r) ? ((m[r * n + c] - m00) - shifted_mean) * inv_scale : 0.0;
       }
     }
+    // Only the triangle the eigensolver reads (the row-major lower one, i.e. the column-major
+    // upper triangle of this map), as one symmetric rank update: half the multiply-adds.
     Eigen::Map<Eigen::MatrixXd> w(w_all.data() + static_cast<size_t>(i) * nn, n, n);
-    w.noalias() = z * z.transpose();
-    w /= static_cast<double>(n);
+    w.setZero();
+    w.selfadjointView<Eigen::Upper>().rankUpdate(z, 1.0 / static_cast<double>(n));
     out.causal.data_ptr<bool>()[i] = causal;
     out.count.data_ptr<double>()[i] = count;
     out.mean.data_ptr<double>()[i] = shifted_mean + m00;
