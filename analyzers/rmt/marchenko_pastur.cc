@@ -12,11 +12,6 @@ namespace {
 constexpr double kPi = std::numbers::pi;
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-/// ∫ |c − F| over [x0, x1] where F is monotone and c − F keeps one sign: |c·Δx − ΔG|.
-double SignedPiece(const MarchenkoPastur& mp, double c, double x0, double x1) {
-  return std::abs(c * (x1 - x0) - (mp.IntegratedCdf(x1) - mp.IntegratedCdf(x0)));
-}
-
 }  // namespace
 
 MarchenkoPastur::MarchenkoPastur(double gamma, double variance)
@@ -176,24 +171,39 @@ StatusOr<MarchenkoPasturComparison> CompareWithMarchenkoPastur(
   cuts.push_back(mp.upper_edge());
   std::sort(cuts.begin(), cuts.end());
   cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
+  // On a piece where c − F keeps one sign, ∫ |c − F| = |c·Δx − ΔG| with G = ∫F (IntegratedCdf).
+  // F and G at every cut once (each is shared by the two pieces around it).
+  std::vector<double> f(cuts.size()), g(cuts.size());
+  for (size_t k = 0; k < cuts.size(); ++k) {
+    f[k] = mp.Cdf(cuts[k]);
+    g[k] = mp.IntegratedCdf(cuts[k]);
+  }
   double w1 = 0;
   size_t below = 0;  // eigenvalues ≤ the piece's left end
   for (size_t k = 0; k + 1 < cuts.size(); ++k) {
     const double x0 = cuts[k], x1 = cuts[k + 1];
     while (below < lambda.size() && lambda[below] <= x0) ++below;
     const double c = static_cast<double>(below) / n;
-    const double d0 = c - mp.Cdf(x0), d1 = c - mp.Cdf(x1);
+    const double d0 = c - f[k], d1 = c - f[k + 1];
     if (d0 > 0 && d1 < 0) {
-      // F crosses c inside: bisect for F(x*) = c, then two one-signed pieces.
-      double lo = x0, hi = x1;
-      for (int it = 0; it < 200 && lo < hi; ++it) {
-        const double mid = 0.5 * (lo + hi);
-        if (mid <= lo || mid >= hi) break;
-        (mp.Cdf(mid) < c ? lo : hi) = mid;
+      // F crosses c inside: solve F(x*) = c by Newton steps with the density (F' = ρ) kept
+      // inside a bracket that shrinks like bisection's, falling back to the midpoint when a step
+      // leaves it (~5 CDF evaluations instead of ~50 for bisection alone), then two one-signed
+      // pieces.
+      double lo = x0, hi = x1, x = 0.5 * (x0 + x1);
+      for (int it = 0; it < 200; ++it) {
+        const double fx = mp.Cdf(x) - c;
+        (fx < 0 ? lo : hi) = x;
+        const double rho = mp.Density(x);
+        double next = rho > 0 && std::isfinite(rho) ? x - fx / rho : 0.5 * (lo + hi);
+        if (!(next > lo && next < hi)) next = 0.5 * (lo + hi);
+        if (next == x || !(next > lo && next < hi)) break;
+        x = next;
       }
-      w1 += SignedPiece(mp, c, x0, lo) + SignedPiece(mp, c, lo, x1);
+      const double gx = mp.IntegratedCdf(x);
+      w1 += std::abs(c * (x - x0) - (gx - g[k])) + std::abs(c * (x1 - x) - (g[k + 1] - gx));
     } else {
-      w1 += SignedPiece(mp, c, x0, x1);
+      w1 += std::abs(c * (x1 - x0) - (g[k + 1] - g[k]));
     }
   }
   out.w1 = w1;
