@@ -305,6 +305,39 @@ TEST(TopologyMetricsTest, WithoutSinkDropsTheSinkAndItsMass) {
   EXPECT_NEAR(m.without_sink->mean_row_max, u->matrices[0].with_sink.mean_row_max, 1e-12);
 }
 
+TEST(TopologyMetricsTest, SinkInTheMiddleIsRemovedLikeRemoveToken) {
+  // A sink column in the middle (tied with a later column: the lower index wins): the
+  // without-sink variant equals the metrics of RemoveToken's matrix (the ATen reference).
+  std::mt19937 rng(11);
+  at::Tensor a = RandomAttention(9, false, rng);
+  a.select(1, 4).add_(2.0);
+  a.select(1, 6).copy_(a.select(1, 4));
+  a = a / a.sum(1, /*keepdim=*/true);
+  TopologyMetricsOptions o = MeanOnly();
+  o.sink_rule = SinkRule::kMaxColumnMass;
+  auto r = ComputeTopologyMetrics(a, o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const TopologyMatrixResult& m = r->matrices[0];
+  EXPECT_EQ(m.sink_index, 4);
+  EXPECT_NEAR(m.sink_mass, a.select(1, 4).mean().item<double>(), 1e-15);
+  ASSERT_TRUE(m.without_sink.has_value());
+  auto reduced = RemoveToken(a, 4);
+  ASSERT_TRUE(reduced.ok());
+  auto ref = ComputeTopologyMetrics(*reduced, MeanOnly());
+  ASSERT_TRUE(ref.ok());
+  const TopologyVariant& want = ref->matrices[0].with_sink;
+  EXPECT_NEAR(m.without_sink->mean_row_max, want.mean_row_max, 1e-15);
+  EXPECT_NEAR(m.without_sink->mean_row_entropy_bits, want.mean_row_entropy_bits, 1e-14);
+  for (size_t k = 0; k < want.dims.size(); ++k) {
+    auto got = Sorted(m.without_sink->dims[k].bars), exp = Sorted(want.dims[k].bars);
+    ASSERT_EQ(got.size(), exp.size()) << "dim " << k;
+    for (size_t b = 0; b < got.size(); ++b) {
+      EXPECT_FLOAT_EQ(got[b].birth, exp[b].birth);
+      EXPECT_FLOAT_EQ(got[b].death, exp[b].death);
+    }
+  }
+}
+
 TEST(TopologyMetricsTest, NonFiniteMatrixIsInvalidAndTheRestIsComputed) {
   std::mt19937 rng(3);
   at::Tensor a = at::stack({RandomAttention(6, false, rng), RandomAttention(6, false, rng),
