@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "analyzers/common/positions.h"
 #include "core/torch_call.h"
 
 namespace sinkscope::analyzers {
@@ -125,15 +126,30 @@ std::vector<double> ToCpuDoubles(const at::Tensor& t) {
 
 std::vector<InputHealth> CheckFinite(const at::Tensor& matrices) {
   const int64_t k = matrices.size(0);
+  if (matrices.device().is_cpu() && matrices.is_contiguous() &&
+      matrices.scalar_type() == at::kDouble) {
+    // On the host, one pass per matrix over its values: the ATen reductions below and their 3·k
+    // item() calls cost ~0.1 ms per 10 matrices in dispatch alone.
+    const int64_t per = k > 0 ? matrices.numel() / k : 0;
+    const double* p = matrices.data_ptr<double>();
+    std::vector<InputHealth> out(static_cast<size_t>(k));
+    for (int64_t i = 0; i < k; ++i) {
+      out[i] = CountNonFinite(std::span<const double>(p + i * per, static_cast<size_t>(per)));
+    }
+    return out;
+  }
   at::Tensor flat = matrices.reshape({k, -1});
   at::Tensor nan = flat.isnan().sum(1).cpu();
   at::Tensor pos = flat.isinf().logical_and(flat.gt(0)).sum(1).cpu();
   at::Tensor neg = flat.isinf().logical_and(flat.lt(0)).sum(1).cpu();
   std::vector<InputHealth> out(static_cast<size_t>(k));
+  const int64_t* nan_count = nan.data_ptr<int64_t>();
+  const int64_t* pos_count = pos.data_ptr<int64_t>();
+  const int64_t* neg_count = neg.data_ptr<int64_t>();
   for (int64_t i = 0; i < k; ++i) {
-    out[i].num_nan = nan[i].item<int64_t>();
-    out[i].num_posinf = pos[i].item<int64_t>();
-    out[i].num_neginf = neg[i].item<int64_t>();
+    out[i].num_nan = nan_count[i];
+    out[i].num_posinf = pos_count[i];
+    out[i].num_neginf = neg_count[i];
   }
   return out;
 }

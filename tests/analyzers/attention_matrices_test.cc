@@ -62,6 +62,15 @@ TEST(AttentionMatricesTest, CountsNonFiniteEntriesPerMatrix) {
   EXPECT_EQ(health[1].num_posinf, 1);
   EXPECT_EQ(health[1].num_neginf, 2);
   EXPECT_EQ(health[1].num_nonfinite(), 4);
+  // float32 and strided batches take the ATen path: the same counts.
+  for (const at::Tensor& other : {m.to(at::kFloat), m.transpose(1, 2)}) {
+    auto h = CheckFinite(other);
+    ASSERT_EQ(h.size(), 2u);
+    EXPECT_TRUE(h[0].valid());
+    EXPECT_EQ(h[1].num_nan, 1);
+    EXPECT_EQ(h[1].num_posinf, 1);
+    EXPECT_EQ(h[1].num_neginf, 2);
+  }
 }
 
 TEST(AttentionMatricesTest, CountNonFiniteFindsEveryPositionOfEveryLength) {
