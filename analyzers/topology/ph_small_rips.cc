@@ -70,13 +70,9 @@ class TriangleRanks {
     group_bits_.clear();
     group_below_.clear();
     const size_t num_pairs = static_cast<size_t>(n_ * (n_ - 1) / 2);
-    key_.resize(num_pairs);
-    last_of_.resize(num_pairs);
-    start_.resize(num_pairs);
-    group_.resize(num_pairs);
     first_cofacets_.resize(num_pairs);
     vertices_.resize(num_pairs);
-    sorted_start_.resize(edges.size());
+    info_.resize(edges.size());
     std::fill(std::begin(neighbours_), std::end(neighbours_), Mask{0});
 
     Position position = 0;
@@ -86,18 +82,15 @@ class TriangleRanks {
         ++t;
       }
       const Position group_start = position;
-      const int32_t group = t - s == 1 ? -1 : static_cast<int32_t>(groups_.size());
+      const int16_t group = t - s == 1 ? -1 : static_cast<int16_t>(groups_.size());
       const size_t pool_begin = group_pool_.size();
-      for (size_t u = s; u < t; ++u) {  // in key order: last_of_ follows the filtration exactly
+      for (size_t u = s; u < t; ++u) {  // in key order: last_of follows the filtration exactly
         const Edge& e = edges[u];
-        const int64_t id = EdgeId(e.i, e.j);
         const Mask last_of = neighbours_[e.i] & neighbours_[e.j];
-        key_[id] = e.key;
-        vertices_[id] = {static_cast<uint8_t>(e.i), static_cast<uint8_t>(e.j)};
-        last_of_[id] = last_of;
-        start_[id] = group < 0 ? position : group_start;
-        group_[id] = group;
-        sorted_start_[u] = start_[id];
+        order_[e.i][e.j] = order_[e.j][e.i] = static_cast<uint16_t>(u);
+        vertices_[EdgeId(e.i, e.j)] = {static_cast<uint8_t>(e.i), static_cast<uint8_t>(e.j)};
+        info_[u] = {last_of, group < 0 ? position : group_start, group,
+                    static_cast<uint8_t>(e.i ^ e.j)};
         position += static_cast<Position>(std::popcount(last_of));
         if (group >= 0) {
           for (Mask m = last_of; m != 0; m &= m - 1) {
@@ -153,32 +146,21 @@ class TriangleRanks {
     return {vertices_[edge][0], vertices_[edge][1]};
   }
 
-  /// Position and diameter of the triangle {a, b, w} (a > b, w ∉ {a, b}, within the threshold).
-  struct Triangle {
-    Position position;
-    Value diameter;
-  };
-  [[gnu::always_inline]] Triangle Locate(Vertex a, Vertex b, Vertex w) const {
-    // Its last edge: the largest key of the three; z is the vertex opposite to it.
-    int64_t last = EdgeId(a, b);
-    Vertex z = w;
-    const int64_t aw = a > w ? EdgeId(a, w) : EdgeId(w, a);
-    const int64_t bw = b > w ? EdgeId(b, w) : EdgeId(w, b);
-    if (key_[aw] > key_[last]) {
-      last = aw;
-      z = b;
-    }
-    if (key_[bw] > key_[last]) {
-      last = bw;
-      z = a;
-    }
-    const Value diameter = KeyDiameter(key_[last]);
-    if (group_[last] < 0) {  // rank among the group's w, decreasing
+  /// Position of the triangle {a, b, w} (a ≠ b, w ∉ {a, b}, within the threshold).
+  [[gnu::always_inline]] Position Locate(Vertex a, Vertex b, Vertex w) const {
+    // Its last edge is the latest of its three in the filtration; branch-free, since which one
+    // it is is unpredictable (the compares of 64-bit keys were ~10 % of a profile in branch
+    // misses). z, the vertex opposite to it, is the XOR of all three with its two.
+    const uint16_t* row_a = order_[a];
+    const uint16_t* row_b = order_[b];
+    const uint32_t last = std::max({uint32_t{row_a[b]}, uint32_t{row_a[w]}, uint32_t{row_b[w]}});
+    const EdgeInfo& info = info_[last];
+    if (info.group < 0) {  // rank among the edge's w, decreasing
+      const Vertex z = a ^ b ^ w ^ info.ends;
       const Mask above = ~((Mask{2} << z) - 1);
-      return {start_[last] + static_cast<Position>(std::popcount(last_of_[last] & above)),
-              diameter};
+      return info.start + static_cast<Position>(std::popcount(info.last_of & above));
     }
-    const Group& group = groups_[group_[last]];
+    const Group& group = groups_[info.group];
     if (group.bits >= 0) {  // triangles of the group with a larger index come first
       const SimplexIndex index = TriangleIndex(a, b, w);
       const size_t word = static_cast<size_t>(index >> 6);
@@ -186,18 +168,21 @@ class TriangleRanks {
       const uint32_t not_above =
           group_below_[static_cast<size_t>(group.bits) + word] +
           static_cast<uint32_t>(std::popcount(bits[word] & ((Mask{2} << (index & 63)) - 1)));
-      return {start_[last] + static_cast<Position>(group.end - group.begin) - not_above, diameter};
+      return info.start + static_cast<Position>(group.end - group.begin) - not_above;
     }
     const auto begin = group_pool_.begin() + static_cast<int64_t>(group.begin);
     const auto end = group_pool_.begin() + static_cast<int64_t>(group.end);
     const auto it = std::lower_bound(begin, end, TriangleIndex(a, b, w), std::greater<>());
-    return {start_[last] + static_cast<Position>(it - begin), diameter};
+    return info.start + static_cast<Position>(it - begin);
   }
 
-  /// Diameter of the triangle at `position`.
+  /// Diameter of the triangle at `position`: that of the last edge whose group starts at or
+  /// before it.
   Value DiameterAt(Position position, std::span<const Edge> edges) const {
-    const auto it = std::upper_bound(sorted_start_.begin(), sorted_start_.end(), position);
-    return KeyDiameter(edges[static_cast<size_t>(it - sorted_start_.begin()) - 1].key);
+    const auto it =
+        std::upper_bound(info_.begin(), info_.end(), position,
+                         [](Position p, const EdgeInfo& info) { return p < info.start; });
+    return KeyDiameter(edges[static_cast<size_t>(it - info_.begin()) - 1].key);
   }
 
  private:
@@ -205,6 +190,13 @@ class TriangleRanks {
     size_t begin;  // its triangles in group_pool_ (sorted by decreasing index unless bits ≥ 0)
     size_t end;
     int64_t bits;  // −1, or offset in group_bits_/group_below_ of its bitset over all indices
+  };
+  /// An edge, by its place in the filtration: what Locate reads, in 16 bytes.
+  struct EdgeInfo {
+    Mask last_of;    // w such that the edge is the last edge of the triangle with w
+    Position start;  // first position of its group
+    int16_t group;   // −1: a group of one edge; else index into groups_ (< C(64, 2) / 2)
+    uint8_t ends;    // XOR of its two vertices
   };
   static constexpr size_t kBitsetGroupSize = 512;
   static int64_t EdgeId(Vertex a, Vertex b) { return a * (a - 1) / 2 + b; }  // a > b
@@ -218,14 +210,12 @@ class TriangleRanks {
   Vertex n_ = 0;
   const BinomialTable* binomial_ = nullptr;
   Mask neighbours_[kSmallRipsMaxPoints];
+  // order_[a][b]: place of the edge {a, b} in the filtration (within the threshold; 8 KiB).
+  uint16_t order_[kSmallRipsMaxPoints][kSmallRipsMaxPoints];
+  std::vector<EdgeInfo> info_;  // by place in the filtration
   // Per edge (index C(a, 2) + b), filled for edges within the threshold only:
-  std::vector<uint64_t> key_;         // filtration key
-  std::vector<Mask> last_of_;         // w such that e is the last edge of {a, b, w}
-  std::vector<Position> start_;       // first position of its group
-  std::vector<int32_t> group_;        // −1: a group of one edge; else index into groups_
   std::vector<Mask> first_cofacets_;  // see first_cofacets()
   std::vector<std::array<uint8_t, 2>> vertices_;
-  std::vector<Position> sorted_start_;    // start_ of edges[s], non-decreasing in s
   std::vector<Group> groups_;             // groups of several edges of equal diameter
   std::vector<SimplexIndex> group_pool_;  // their triangles, group by group
   std::vector<Mask> group_bits_;          // large groups: bit t set for each triangle index t
@@ -345,7 +335,7 @@ SINKSCOPE_POPCNT_CLONES void ReduceH1Small(const RipsFiltration& rips, std::span
   };
   auto add_coboundary = [&](Vertex a, Vertex b) __attribute__((always_inline)) {
     for (Mask m = ranks.neighbours(a) & ranks.neighbours(b); m != 0; m &= m - 1) {
-      flip(ranks.Locate(a, b, std::countr_zero(m)).position);
+      flip(ranks.Locate(a, b, std::countr_zero(m)));
     }
   };
 
@@ -363,7 +353,7 @@ SINKSCOPE_POPCNT_CLONES void ReduceH1Small(const RipsFiltration& rips, std::span
 
     // Emergent pair (§3.5): the first cofacet has σ's diameter and no column has claimed it.
     if (const Mask first = ranks.first_cofacets(a, b); first != 0) {
-      const Position p = ranks.Locate(a, b, 63 - std::countl_zero(first)).position;
+      const Position p = ranks.Locate(a, b, 63 - std::countl_zero(first));
       if (pivot_owner[p] == 0) {
         pivot_owner[p] = static_cast<uint16_t>(j + 1);
         ++num_emergent;
@@ -398,7 +388,7 @@ SINKSCOPE_POPCNT_CLONES void ReduceH1Small(const RipsFiltration& rips, std::span
         const auto [other_a, other_b] = ranks.EdgeVertices(columns[other].index);
         coboundary.clear();
         for (Mask m = ranks.neighbours(other_a) & ranks.neighbours(other_b); m != 0; m &= m - 1) {
-          coboundary.push_back(ranks.Locate(other_a, other_b, std::countr_zero(m)).position);
+          coboundary.push_back(ranks.Locate(other_a, other_b, std::countr_zero(m)));
         }
         stored.StorePositions(other, coboundary.data(), coboundary.size());
       }
