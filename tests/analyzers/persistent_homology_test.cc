@@ -2,6 +2,8 @@
 // with the ripser program on random matrices is in ripser_agreement_test.cc.
 #include "analyzers/topology/persistent_homology.h"
 
+#include "analyzers/topology/filtration_internal.h"
+
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -334,6 +336,39 @@ TEST(RipsTest, ReusedWorkspaceGivesTheSameBarcodes) {
         }
       }
     }
+  }
+}
+
+// Kruskal's components (label per vertex, smaller side relabelled) against a plain label array
+// merged by rewriting every vertex, over random unions with repeats, reused across sizes.
+TEST(RipsTest, KruskalComponentsMatchANaiveLabelling) {
+  std::mt19937 rng(3);
+  internal::Components components;
+  for (int64_t n : {1, 2, 7, 64, 300}) {
+    components.Reset(n);
+    std::vector<int64_t> naive(n);
+    std::iota(naive.begin(), naive.end(), int64_t{0});
+    std::uniform_int_distribution<int64_t> vertex(0, n - 1);
+    for (int step = 0; step < 4 * n; ++step) {
+      const int64_t a = vertex(rng), b = vertex(rng);
+      const bool same = naive[a] == naive[b];
+      ASSERT_EQ(components.Same(a, b), same) << "n = " << n << ", step " << step;
+      if (same) continue;
+      components.Merge(a, b);
+      const int64_t gone = naive[b];
+      for (int64_t& label : naive) label = label == gone ? naive[a] : label;
+    }
+    std::vector<int64_t> roots(naive);
+    std::sort(roots.begin(), roots.end());
+    const int64_t num_components = std::unique(roots.begin(), roots.end()) - roots.begin();
+    int64_t representatives = 0;
+    for (int64_t v = 0; v < n; ++v) {
+      representatives += components.IsRepresentative(v) ? 1 : 0;
+      for (int64_t w = 0; w < n; ++w) {
+        ASSERT_EQ(components.Same(v, w), naive[v] == naive[w]) << n << ": " << v << ", " << w;
+      }
+    }
+    EXPECT_EQ(representatives, num_components) << "n = " << n;
   }
 }
 
