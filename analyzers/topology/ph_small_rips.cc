@@ -339,7 +339,8 @@ class StoredColumns {
 struct SmallRipsWorkspace {
   TriangleRanks ranks;
   StoredColumns stored;
-  std::vector<uint16_t> pivot_owner;  // position → 1 + column that has it as pivot, 0: none
+  std::vector<Mask> claimed;          // bit per position: some column has it as pivot
+  std::vector<uint16_t> pivot_owner;  // position → that column (read only where claimed)
   std::vector<Position> coboundary;
 };
 
@@ -376,9 +377,19 @@ SINKSCOPE_POPCNT_CLONES void ReduceH1Small(const RipsFiltration& rips, std::span
   };
 
   // A flat table (≤ 41,664 × 2 bytes) rather than PivotMap's hashing: columns ≤ C(64, 2) fit.
+  // Which entries are set is a bitset, so that only 1/16 of it is cleared per call.
   static_assert(kSmallRipsMaxPoints * (kSmallRipsMaxPoints - 1) / 2 < 0xFFFF);
+  std::vector<Mask>& claimed = workspace.claimed;
+  claimed.assign(num_words, 0);
   std::vector<uint16_t>& pivot_owner = workspace.pivot_owner;
-  pivot_owner.assign(ranks.num_triangles(), 0);
+  pivot_owner.resize(ranks.num_triangles());
+  auto is_claimed = [&](Position p) __attribute__((always_inline)) {
+    return (claimed[p >> 6] >> (p & 63) & 1) != 0;
+  };
+  auto claim = [&](Position p, size_t column) __attribute__((always_inline)) {
+    claimed[p >> 6] |= Mask{1} << (p & 63);
+    pivot_owner[p] = static_cast<uint16_t>(column);
+  };
   std::vector<Position>& coboundary = workspace.coboundary;
 
   for (size_t j = 0; j < columns.size(); ++j) {
@@ -388,8 +399,8 @@ SINKSCOPE_POPCNT_CLONES void ReduceH1Small(const RipsFiltration& rips, std::span
     // Emergent pair (§3.5): the first cofacet has σ's diameter and no column has claimed it.
     if (const Mask first = ranks.first_cofacets(a, b); first != 0) {
       const Position p = ranks.Locate(a, b, 63 - std::countl_zero(first));
-      if (pivot_owner[p] == 0) {
-        pivot_owner[p] = static_cast<uint16_t>(j + 1);
+      if (!is_claimed(p)) {
+        claim(p, j);
         ++num_emergent;
         continue;
       }
@@ -405,11 +416,10 @@ SINKSCOPE_POPCNT_CLONES void ReduceH1Small(const RipsFiltration& rips, std::span
         break;
       }
       const Position pivot = static_cast<Position>(lo * 64 + std::countr_zero(working[lo]));
-      const int64_t other = int64_t{pivot_owner[pivot]} - 1;
-      if (other == -1) {
+      if (!is_claimed(pivot)) {
         const Value death = ranks.DiameterAt(pivot, edges);
         if (death > sigma.diameter) bars.push_back({sigma.diameter, death});
-        pivot_owner[pivot] = static_cast<uint16_t>(j + 1);
+        claim(pivot, j);
         while (working[hi - 1] == 0) --hi;
         stored.Keep(j, lo, hi);
         working = stored.working();
@@ -417,6 +427,7 @@ SINKSCOPE_POPCNT_CLONES void ReduceH1Small(const RipsFiltration& rips, std::span
         hi = 0;
         break;
       }
+      const size_t other = pivot_owner[pivot];
       if (!stored.Has(other)) {  // emergent: R = its coboundary, ranked once and kept
         const auto [other_a, other_b] = ranks.EdgeVertices(columns[other].index);
         coboundary.clear();
