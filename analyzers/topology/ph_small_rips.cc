@@ -58,6 +58,7 @@ uint32_t KeyDiameterBits(uint64_t key) {
 
 /// A triangle's position in the filtration order of all triangles within the threshold.
 using Position = uint32_t;
+constexpr Position kNoPosition = ~Position{0};
 
 /// The triangles of the filtration, ranked without being sorted (see the file comment).
 class TriangleRanks {
@@ -126,8 +127,9 @@ class TriangleRanks {
         }
         groups_.push_back(g);
       }
-      // Every edge of diameter ≤ d(e) is in now: the cofacets of e with e's diameter.
-      for (size_t u = s; u < t; ++u) {
+      // Every edge of diameter ≤ d(e) is in now: the cofacets of e with e's diameter (needed
+      // for groups only, see FirstCofacetOfEqualDiameter).
+      for (size_t u = s; group >= 0 && u < t; ++u) {
         first_cofacets_[EdgeId(edges[u].i, edges[u].j)] =
             neighbours_[edges[u].i] & neighbours_[edges[u].j];
       }
@@ -139,8 +141,15 @@ class TriangleRanks {
   Position num_triangles() const { return num_triangles_; }
   /// N(v): the neighbours of v within the threshold.
   Mask neighbours(Vertex v) const { return neighbours_[v]; }
-  /// The w with {a, b, w} of diameter d({a, b}) (a > b).
-  Mask first_cofacets(Vertex a, Vertex b) const { return first_cofacets_[EdgeId(a, b)]; }
+  /// Position of the first cofacet of the edge {a > b} if that has the edge's diameter, else
+  /// kNoPosition. An edge that is alone in its group is the last edge of that cofacet, which is
+  /// then its group's first position: no ranking (the emergent test runs for every column).
+  [[gnu::always_inline]] Position FirstCofacetOfEqualDiameter(Vertex a, Vertex b) const {
+    const EdgeInfo& info = info_[order_[a][b]];
+    if (info.group < 0) return info.last_of != 0 ? info.start : kNoPosition;
+    const Mask first = first_cofacets_[EdgeId(a, b)];
+    return first != 0 ? Locate(a, b, 63 - std::countl_zero(first)) : kNoPosition;
+  }
 
   /// The vertices {a > b} of the edge with this index (within the threshold).
   std::pair<Vertex, Vertex> EdgeVertices(SimplexIndex edge) const {
@@ -215,7 +224,7 @@ class TriangleRanks {
   uint16_t order_[kSmallRipsMaxPoints][kSmallRipsMaxPoints];
   std::vector<EdgeInfo> info_;  // by place in the filtration
   // Per edge (index C(a, 2) + b), filled for edges within the threshold only:
-  std::vector<Mask> first_cofacets_;  // see first_cofacets()
+  std::vector<Mask> first_cofacets_;  // edges in groups: the w with {a, b, w} of d({a, b})
   std::vector<std::array<uint8_t, 2>> vertices_;
   std::vector<Group> groups_;             // groups of several edges of equal diameter
   std::vector<SimplexIndex> group_pool_;  // their triangles, group by group
@@ -397,8 +406,7 @@ SINKSCOPE_POPCNT_CLONES void ReduceH1Small(const RipsFiltration& rips, std::span
     const auto [a, b] = ranks.EdgeVertices(sigma.index);
 
     // Emergent pair (§3.5): the first cofacet has σ's diameter and no column has claimed it.
-    if (const Mask first = ranks.first_cofacets(a, b); first != 0) {
-      const Position p = ranks.Locate(a, b, 63 - std::countl_zero(first));
+    if (const Position p = ranks.FirstCofacetOfEqualDiameter(a, b); p != kNoPosition) {
       if (!is_claimed(p)) {
         claim(p, j);
         ++num_emergent;

@@ -361,6 +361,45 @@ TEST(RipsTest, ReusedWorkspaceGivesTheSameBarcodes) {
   }
 }
 
+// The small-matrix H1 path (n ≤ 64, H1 the top dimension) against the general reduction, which
+// computes H1 when H2 is asked for too: identical H1 barcodes on matrices that reach each of its
+// branches — distinct distances (every edge alone in its group: emergent pivots without ranking),
+// distances rounded to 1/8 (tie groups of every size, bitset ranks for groups of ≥ 512
+// triangles), attention-like 1 − max(A, Aᵀ) with many entries at the enclosing radius (the cone
+// cut), with and without a threshold — and the same number of H0 bars.
+TEST(RipsTest, SmallPathAgreesWithTheGeneralReductionInH1) {
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> uniform(0.0f, 1.0f);
+  int64_t num_h1_bars = 0;
+  for (int64_t n : {4, 9, 17, 33, 48, 64}) {
+    for (int kind = 0; kind < 3; ++kind) {
+      std::vector<float> d(n * n, 0.0f);
+      for (int64_t i = 1; i < n; ++i) {
+        for (int64_t j = 0; j < i; ++j) {
+          float v = uniform(rng);
+          if (kind == 1) v = std::round(v * 8) / 8;
+          if (kind == 2) v = v < 0.7f ? 1.0f : 1.0f - (v - 0.7f);  // 70 % at distance 1
+          d[i * n + j] = d[j * n + i] = v;
+        }
+      }
+      for (float threshold : {kInf, 0.6f}) {
+        PersistenceOptions small, general;
+        small.threshold = general.threshold = threshold;
+        small.max_dim = 1;
+        general.max_dim = 2;
+        auto a = ComputePersistence(DistanceMatrixView::Full(d.data(), n), small);
+        auto b = ComputePersistence(DistanceMatrixView::Full(d.data(), n), general);
+        ASSERT_TRUE(a.ok() && b.ok());
+        EXPECT_EQ(Sorted(a->barcodes[0]), Sorted(b->barcodes[0])) << n << ", kind " << kind;
+        EXPECT_EQ(Sorted(a->barcodes[1]), Sorted(b->barcodes[1]))
+            << "n = " << n << ", kind " << kind << ", threshold " << threshold;
+        num_h1_bars += static_cast<int64_t>(a->barcodes[1].size());
+      }
+    }
+  }
+  EXPECT_GT(num_h1_bars, 500);  // the inputs do have H1
+}
+
 // Kruskal's components (label per vertex, smaller side relabelled) against a plain label array
 // merged by rewriting every vertex, over random unions with repeats, reused across sizes.
 TEST(RipsTest, KruskalComponentsMatchANaiveLabelling) {
