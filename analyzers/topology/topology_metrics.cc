@@ -101,13 +101,35 @@ std::vector<Value> DenseDistances(const DenseMatrix& m, Symmetrization symmetriz
   return d;
 }
 
-StatusOr<TopologyVariant> AnalyzeVariant(const at::Tensor& matrix, int64_t removed_token,
+/// The matrix without token s (its row and column), rows renormalized to sum 1; a row with no
+/// mass left stays as it is (RemoveToken's rule). Done on the dense copy: the libtorch version
+/// (arange, cat, two index_selects, sum, where, divide: ~11 dispatched ops per matrix) was ~19 %
+/// of ComputeTopologyMetrics with max_dim 0 on 48 tokens.
+DenseMatrix WithoutToken(const DenseMatrix& m, int64_t s) {
+  DenseMatrix out{m.n - 1, std::vector<double>(static_cast<size_t>((m.n - 1) * (m.n - 1)))};
+  double* row = out.a.data();
+  for (int64_t i = 0; i < m.n; ++i) {
+    if (i == s) continue;
+    double sum = 0;
+    for (int64_t j = 0, k = 0; j < m.n; ++j) {
+      if (j == s) continue;
+      row[k++] = m(i, j);
+      sum += m(i, j);
+    }
+    if (sum > 0) {
+      for (int64_t k = 0; k < out.n; ++k) row[k] /= sum;
+    }
+    row += out.n;
+  }
+  return out;
+}
+
+StatusOr<TopologyVariant> AnalyzeVariant(const DenseMatrix& dense, int64_t removed_token,
                                          const TopologyMetricsOptions& options,
                                          PersistenceWorkspace* workspace) {
   TopologyVariant v;
   v.removed_token = removed_token;
-  v.num_tokens = matrix.size(0);
-  const DenseMatrix dense = ToDense(matrix);
+  v.num_tokens = dense.n;
   RowStatistics(dense, v);
   std::vector<Value> d = DenseDistances(dense, options.symmetrization, options.distance,
                                         options.log_epsilon, &v.num_clamped_distances);
@@ -243,11 +265,11 @@ StatusOr<TopologyMetricsResult> ComputeTopologyMetrics(const at::Tensor& attenti
     } else {
       entry.sink_mass = kNaN;
     }
-    ASSIGN_OR_RETURN(entry.with_sink, AnalyzeVariant(matrix, -1, options, &workspace));
+    const DenseMatrix dense = ToDense(matrix);
+    ASSIGN_OR_RETURN(entry.with_sink, AnalyzeVariant(dense, -1, options, &workspace));
     if (options.sink_rule.has_value() && n >= 2) {
-      ASSIGN_OR_RETURN(at::Tensor reduced, RemoveToken(matrix, entry.sink_index));
-      ASSIGN_OR_RETURN(entry.without_sink,
-                       AnalyzeVariant(reduced, entry.sink_index, options, &workspace));
+      ASSIGN_OR_RETURN(entry.without_sink, AnalyzeVariant(WithoutToken(dense, entry.sink_index),
+                                                          entry.sink_index, options, &workspace));
     }
     result.matrices.push_back(std::move(entry));
   }
