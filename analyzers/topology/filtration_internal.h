@@ -11,6 +11,7 @@
 #include <functional>
 #include <limits>
 #include <memory>
+#include <numeric>
 #include <utility>
 #include <vector>
 
@@ -377,6 +378,39 @@ inline bool FitsPackedKey(const RipsFiltration& rips, int dim) {
   return rips.binomial()(rips.num_points(), dim + 2) < static_cast<SimplexIndex>(0xFFFFFFFFll);
 }
 
+/// Kruskal's components: a label per vertex (its component's representative) and a member list
+/// per component; a union relabels the smaller side, so n − 1 unions cost O(n log n) and a
+/// query is two loads (path-halving finds were ~5 % of the time of small point clouds).
+class Components {
+ public:
+  void Reset(Vertex n) {
+    label_.resize(static_cast<size_t>(n));
+    next_.assign(static_cast<size_t>(n), -1);
+    size_.assign(static_cast<size_t>(n), 1);
+    std::iota(label_.begin(), label_.end(), Vertex{0});
+  }
+  bool Same(Vertex a, Vertex b) const { return label_[a] == label_[b]; }
+  void Merge(Vertex a, Vertex b) {
+    Vertex keep = label_[a], gone = label_[b];
+    if (size_[keep] < size_[gone]) std::swap(keep, gone);
+    Vertex last = gone;
+    for (Vertex v = gone; v != -1; v = next_[v]) {
+      label_[v] = keep;
+      last = v;
+    }
+    next_[last] = next_[keep];  // gone's members go after keep
+    next_[keep] = gone;
+    size_[keep] += size_[gone];
+  }
+  /// True if v represents its component.
+  bool IsRepresentative(Vertex v) const { return label_[v] == v; }
+
+ private:
+  std::vector<Vertex> label_;
+  std::vector<Vertex> next_;  // member list, from the representative; −1 ends it
+  std::vector<Vertex> size_;  // by representative
+};
+
 struct SmallRipsWorkspace;
 /// Deletes a SmallRipsWorkspace (its type is complete only in ph_small_rips.cc).
 struct SmallRipsWorkspaceDeleter {
@@ -385,10 +419,12 @@ struct SmallRipsWorkspaceDeleter {
 
 /// The buffers behind PersistenceWorkspace.
 struct Workspace {
-  std::vector<Value> lower;         // compressed distances
-  std::vector<Value> eccentricity;  // per point
-  std::vector<Edge> edges;          // edges within the threshold, then sorted
-  std::vector<Edge> edge_buffer;    // radix sort scratch
+  std::vector<Value> lower;          // compressed distances
+  std::vector<Value> eccentricity;   // per point
+  std::vector<uint64_t> edge_words;  // edges as diameter bits << 32 | i << 16 | j, then sorted
+  std::vector<uint64_t> edge_word_buffer;  // radix sort scratch
+  std::vector<Edge> edges;                 // edges within the threshold in filtration order
+  Components components;
   std::vector<DiameterIndex> columns;
   std::unique_ptr<SmallRipsWorkspace, SmallRipsWorkspaceDeleter> small;  // made on first use
 };

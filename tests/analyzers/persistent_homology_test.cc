@@ -2,6 +2,8 @@
 // with the ripser program on random matrices is in ripser_agreement_test.cc.
 #include "analyzers/topology/persistent_homology.h"
 
+#include "analyzers/topology/filtration_internal.h"
+
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -302,6 +304,28 @@ TEST(RipsTest, RejectsBadInputsWithCounts) {
     EXPECT_NE(result.status().message().find(row.fragment), std::string::npos)
         << result.status().message();
   }
+
+  // Which entries must be what (a fast pass decides, a counting pass reports): the strict lower
+  // triangle non-negative and finite, every other entry of a full matrix finite (any sign).
+  std::vector<float> full = {-2, -1, 5, 1, -3, -1, 1, 1, 0};  // 3 × 3, negatives above/on diagonal
+  EXPECT_TRUE(ComputePersistence(DistanceMatrixView::Full(full.data(), 3), {}).ok());
+  full[5] = kInf;  // above the diagonal
+  r = ComputePersistence(DistanceMatrixView::Full(full.data(), 3), {});
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("0 NaN, 1 infinite and 0 negative entries (first at row 1, "
+                                      "column 2)"),
+            std::string::npos)
+      << r.status().message();
+  std::vector<float> lower = {1, 2, 3, 4, 5, 6};  // 4 points, packed
+  EXPECT_TRUE(ComputePersistence(DistanceMatrixView::LowerTriangular(lower.data(), 4), {}).ok());
+  lower[4] = -0.5f;
+  lower[5] = std::nanf("");
+  r = ComputePersistence(DistanceMatrixView::LowerTriangular(lower.data(), 4), {});
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("1 NaN, 0 infinite and 1 negative entries (first at row 3, "
+                                      "column 1)"),
+            std::string::npos)
+      << r.status().message();
 }
 
 // One workspace through matrices of changing size, on both sides of the small-matrix path
@@ -334,6 +358,78 @@ TEST(RipsTest, ReusedWorkspaceGivesTheSameBarcodes) {
         }
       }
     }
+  }
+}
+
+// The small-matrix H1 path (n ≤ 64, H1 the top dimension) against the general reduction, which
+// computes H1 when H2 is asked for too: identical H1 barcodes on matrices that reach each of its
+// branches — distinct distances (every edge alone in its group: emergent pivots without ranking),
+// distances rounded to 1/8 (tie groups of every size, bitset ranks for groups of ≥ 512
+// triangles), attention-like 1 − max(A, Aᵀ) with many entries at the enclosing radius (the cone
+// cut), with and without a threshold — and the same number of H0 bars.
+TEST(RipsTest, SmallPathAgreesWithTheGeneralReductionInH1) {
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> uniform(0.0f, 1.0f);
+  int64_t num_h1_bars = 0;
+  for (int64_t n : {4, 9, 17, 33, 48, 64}) {
+    for (int kind = 0; kind < 3; ++kind) {
+      std::vector<float> d(n * n, 0.0f);
+      for (int64_t i = 1; i < n; ++i) {
+        for (int64_t j = 0; j < i; ++j) {
+          float v = uniform(rng);
+          if (kind == 1) v = std::round(v * 8) / 8;
+          if (kind == 2) v = v < 0.7f ? 1.0f : 1.0f - (v - 0.7f);  // 70 % at distance 1
+          d[i * n + j] = d[j * n + i] = v;
+        }
+      }
+      for (float threshold : {kInf, 0.6f}) {
+        PersistenceOptions small, general;
+        small.threshold = general.threshold = threshold;
+        small.max_dim = 1;
+        general.max_dim = 2;
+        auto a = ComputePersistence(DistanceMatrixView::Full(d.data(), n), small);
+        auto b = ComputePersistence(DistanceMatrixView::Full(d.data(), n), general);
+        ASSERT_TRUE(a.ok() && b.ok());
+        EXPECT_EQ(Sorted(a->barcodes[0]), Sorted(b->barcodes[0])) << n << ", kind " << kind;
+        EXPECT_EQ(Sorted(a->barcodes[1]), Sorted(b->barcodes[1]))
+            << "n = " << n << ", kind " << kind << ", threshold " << threshold;
+        num_h1_bars += static_cast<int64_t>(a->barcodes[1].size());
+      }
+    }
+  }
+  EXPECT_GT(num_h1_bars, 500);  // the inputs do have H1
+}
+
+// Kruskal's components (label per vertex, smaller side relabelled) against a plain label array
+// merged by rewriting every vertex, over random unions with repeats, reused across sizes.
+TEST(RipsTest, KruskalComponentsMatchANaiveLabelling) {
+  std::mt19937 rng(3);
+  internal::Components components;
+  for (int64_t n : {1, 2, 7, 64, 300}) {
+    components.Reset(n);
+    std::vector<int64_t> naive(n);
+    std::iota(naive.begin(), naive.end(), int64_t{0});
+    std::uniform_int_distribution<int64_t> vertex(0, n - 1);
+    for (int step = 0; step < 4 * n; ++step) {
+      const int64_t a = vertex(rng), b = vertex(rng);
+      const bool same = naive[a] == naive[b];
+      ASSERT_EQ(components.Same(a, b), same) << "n = " << n << ", step " << step;
+      if (same) continue;
+      components.Merge(a, b);
+      const int64_t gone = naive[b];
+      for (int64_t& label : naive) label = label == gone ? naive[a] : label;
+    }
+    std::vector<int64_t> roots(naive);
+    std::sort(roots.begin(), roots.end());
+    const int64_t num_components = std::unique(roots.begin(), roots.end()) - roots.begin();
+    int64_t representatives = 0;
+    for (int64_t v = 0; v < n; ++v) {
+      representatives += components.IsRepresentative(v) ? 1 : 0;
+      for (int64_t w = 0; w < n; ++w) {
+        ASSERT_EQ(components.Same(v, w), naive[v] == naive[w]) << n << ": " << v << ", " << w;
+      }
+    }
+    EXPECT_EQ(representatives, num_components) << "n = " << n;
   }
 }
 

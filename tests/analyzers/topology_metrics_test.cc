@@ -5,6 +5,8 @@
 // statistics to 1e-12.
 #include "analyzers/topology/topology_metrics.h"
 
+#include "analyzers/common/attention_matrices.h"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -334,6 +336,45 @@ TEST(TopologyMetricsTest, SinkInTheMiddleIsRemovedLikeRemoveToken) {
     for (size_t b = 0; b < got.size(); ++b) {
       EXPECT_FLOAT_EQ(got[b].birth, exp[b].birth);
       EXPECT_FLOAT_EQ(got[b].death, exp[b].death);
+    }
+  }
+}
+
+// The without-sink variant is computed on the dense copy; it must equal analyzing the matrix
+// that analyzers::RemoveToken (libtorch) makes, including a row left without mass (row 1 puts
+// all its mass on token 0 here; once token 0 is gone it stays zero and is not counted).
+TEST(TopologyMetricsTest, WithoutSinkEqualsAnalyzingRemoveTokensMatrix) {
+  std::mt19937 rng(9);
+  for (bool causal : {false, true}) {
+    const int n = 40;
+    at::Tensor a = RandomAttention(n, causal, rng);
+    a.select(0, 1).zero_();
+    a.index_put_({1, 0}, 1.0);
+    for (SinkRule rule : {SinkRule::kFirstToken, SinkRule::kMaxColumnMass}) {
+      TopologyMetricsOptions o = MeanOnly();
+      o.sink_rule = rule;
+      auto full = ComputeTopologyMetrics(a, o);
+      ASSERT_TRUE(full.ok()) << full.status().ToString();
+      const TopologyMatrixResult& m = full->matrices[0];
+      ASSERT_TRUE(m.without_sink.has_value());
+      auto reduced = analyzers::RemoveToken(a, m.sink_index);
+      ASSERT_TRUE(reduced.ok());
+      auto expected = ComputeTopologyMetrics(*reduced, MeanOnly());
+      ASSERT_TRUE(expected.ok());
+      const TopologyVariant& got = *m.without_sink;
+      const TopologyVariant& want = expected->matrices[0].with_sink;
+      EXPECT_EQ(got.num_tokens, n - 1);
+      EXPECT_EQ(got.num_nonempty_rows, want.num_nonempty_rows);
+      if (m.sink_index == 0) {
+        EXPECT_EQ(got.num_nonempty_rows, n - 2);
+      }
+      EXPECT_NEAR(got.mean_row_max, want.mean_row_max, 1e-12);
+      EXPECT_NEAR(got.mean_row_entropy_bits, want.mean_row_entropy_bits, 1e-12);
+      ASSERT_EQ(got.dims.size(), want.dims.size());
+      for (size_t k = 0; k < got.dims.size(); ++k) {
+        EXPECT_EQ(Sorted(got.dims[k].bars), Sorted(want.dims[k].bars))
+            << "causal " << causal << ", H" << k;
+      }
     }
   }
 }
