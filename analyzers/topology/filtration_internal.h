@@ -416,6 +416,7 @@ struct SmallRipsWorkspace;
 struct SmallRipsWorkspaceDeleter {
   void operator()(SmallRipsWorkspace* workspace) const;
 };
+using SmallRipsWorkspacePtr = std::unique_ptr<SmallRipsWorkspace, SmallRipsWorkspaceDeleter>;
 
 /// The buffers behind PersistenceWorkspace.
 struct Workspace {
@@ -426,7 +427,7 @@ struct Workspace {
   std::vector<Edge> edges;                 // edges within the threshold in filtration order
   Components components;
   std::vector<DiameterIndex> columns;
-  std::unique_ptr<SmallRipsWorkspace, SmallRipsWorkspaceDeleter> small;  // made on first use
+  SmallRipsWorkspacePtr small;  // made on first use
 };
 
 }  // namespace sinkscope::analyzers::topology::internal

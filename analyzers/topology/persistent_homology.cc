@@ -401,7 +401,7 @@ StatusOr<PersistenceResult> ComputePersistence(const DistanceMatrixView& distanc
     if (dim == 1 && top_dim == 1 && n <= internal::kSmallRipsMaxPoints) {
       // Few points: bitset columns over ranked triangles (ph_small_rips.cc); H2 would need the
       // pivots by index for clearing, so only when H1 is the top dimension.
-      if (ws.small == nullptr) ws.small.reset(internal::NewSmallRipsWorkspace());
+      if (ws.small == nullptr) ws.small = internal::NewSmallRipsWorkspace();
       // At the enclosing radius r the complex is a cone (the centre is adjacent to every point),
       // so H1 there is 0: every class alive just below r dies at r, and a class born at r has
       // length 0. The H1 bars are those of the filtration without the edges of diameter r, with

@@ -32,6 +32,7 @@
 #include <bit>
 #include <cstring>
 #include <functional>
+#include <memory>
 #include <utility>
 
 // std::popcount is a libgcc call unless the target has POPCNT, which the x86-64 baseline lacks;
@@ -354,11 +355,11 @@ struct SmallRipsWorkspace {
   std::vector<Position> coboundary;
 };
 
-SmallRipsWorkspace* NewSmallRipsWorkspace() {
-  return new SmallRipsWorkspace();
+SmallRipsWorkspacePtr NewSmallRipsWorkspace() {
+  return SmallRipsWorkspacePtr(std::make_unique<SmallRipsWorkspace>().release());
 }
 void SmallRipsWorkspaceDeleter::operator()(SmallRipsWorkspace* workspace) const {
-  delete workspace;
+  std::default_delete<SmallRipsWorkspace>()(workspace);
 }
 
 SINKSCOPE_POPCNT_CLONES void ReduceH1Small(const RipsFiltration& rips, std::span<const Edge> edges,

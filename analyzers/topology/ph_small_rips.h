@@ -26,6 +26,6 @@ void ReduceH1Small(const RipsFiltration& rips, std::span<const Edge> edges,
                    std::vector<PersistenceInterval>& bars, int64_t& num_emergent);
 
 /// A new, empty workspace for ReduceH1Small; free it with SmallRipsWorkspaceDeleter.
-SmallRipsWorkspace* NewSmallRipsWorkspace();
+SmallRipsWorkspacePtr NewSmallRipsWorkspace();
 
 }  // namespace sinkscope::analyzers::topology::internal
