@@ -95,19 +95,11 @@ ThresholdGraphMetrics GraphMetrics(const uint8_t* b, int64_t n, const LaplacianE
   StarComparison(u.data(), n, m);
 
   // Undirected graph B ∨ Bᵀ (u ≠ 0) for components, paths and clustering.
-  const DenseGraph graph{u.data(), n};
-  const std::vector<int64_t> labels = ComponentLabels(graph);
-  m.num_components = CountComponents(labels);
-  const int64_t largest = LargestComponent(labels);
-  m.largest_component_size = std::count(labels.begin(), labels.end(), largest);
-  if (compute_paths) {
-    m.avg_shortest_path =
-        m.largest_component_size >= 2 ? AverageShortestPath(graph, labels, largest) : kNaN;
-    m.clustering_coefficient = AverageClustering(graph);
-  } else {
-    m.avg_shortest_path = kNaN;
-    m.clustering_coefficient = kNaN;
-  }
+  const GraphWalks walks = WalkGraph(DenseGraph{u.data(), n}, compute_paths);
+  m.num_components = walks.num_components;
+  m.largest_component_size = walks.largest_component_size;
+  m.avg_shortest_path = walks.avg_shortest_path;
+  m.clustering_coefficient = walks.clustering;
   return m;
 }
 
