@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <numeric>
 
 #include "analyzers/spectral/batched_eigenvalues.h"
 #include "analyzers/spectral/graph_stats.h"
@@ -59,24 +60,56 @@ void StarComparison(const uint8_t* u, int64_t n, ThresholdGraphMetrics& m) {
   m.star_proximity = n >= 2 && denominator > 0 ? 1.0 - std::sqrt(diff2) / denominator : kNaN;
 }
 
-ThresholdGraphMetrics GraphMetrics(const uint8_t* b, int64_t n, const LaplacianEigenvalues& ev,
+/// One thresholded graph B (zero diagonal) as what its metrics and Laplacians read: u = B + Bᵀ
+/// (entries 0, 1, 2), the in-degrees and the number of edges, built in one pass and reused.
+struct ThresholdGraph {
+  std::vector<uint8_t> b, u;
+  std::vector<int64_t> in_count, row_sum;  // Σ_i B_ij; Σ_j u_ij
+  int64_t num_edges = 0;
+
+  /// From the 0/1 entries b(i, j) (only i ≠ j is read). Branch-free (the bits are random, so
+  /// `if (b_ij)` mispredicted), through local restrict pointers: with stores through uint8_t
+  /// GCC reloaded every vector's data pointer per element and vectorized nothing.
+  template <typename Bit>
+  void Build(int64_t n, Bit bit) {
+    const auto un = static_cast<size_t>(n);
+    b.resize(un * un);
+    u.resize(un * un);
+    in_count.assign(un, 0);
+    row_sum.resize(un);
+    uint8_t* __restrict bp = b.data();
+    uint8_t* __restrict up = u.data();
+    int64_t* __restrict in = in_count.data();
+    int64_t edges = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      for (int64_t j = 0; j < n; ++j) bp[i * n + j] = bit(i, j);
+      bp[i * n + i] = 0;
+    }
+    for (int64_t i = 0; i < n; ++i) {
+      int64_t sum = 0, out = 0;
+      for (int64_t j = 0; j < n; ++j) {
+        const uint8_t bij = bp[i * n + j], x = static_cast<uint8_t>(bij + bp[j * n + i]);
+        up[i * n + j] = x;
+        sum += x;
+        out += bij;
+        in[j] += bij;
+      }
+      row_sum[i] = sum;
+      edges += out;
+    }
+    num_edges = edges;
+  }
+};
+
+ThresholdGraphMetrics GraphMetrics(const ThresholdGraph& g, int64_t n,
+                                   const LaplacianEigenvalues& ev,
                                    const LaplacianEigenvalues& ev_sym, double tau,
                                    bool compute_paths) {
   ThresholdGraphMetrics m;
   m.threshold = tau;
-  // u = B + Bᵀ off the diagonal (0, 1, 2) and the in-degrees, without branches (the bits are
-  // random, so `if (b_ij)` mispredicted).
-  std::vector<uint8_t> u(static_cast<size_t>(n * n));
-  std::vector<int64_t> in_count(static_cast<size_t>(n), 0);
-  for (int64_t i = 0; i < n; ++i) {
-    for (int64_t j = 0; j < n; ++j) {
-      const uint8_t off = i != j ? 1 : 0;
-      const uint8_t bij = b[i * n + j] & off, bji = b[j * n + i] & off;
-      u[i * n + j] = static_cast<uint8_t>(bij + bji);
-      in_count[j] += bij;
-      m.num_edges += bij;
-    }
-  }
+  m.num_edges = g.num_edges;
+  const std::vector<int64_t>& in_count = g.in_count;
+  const std::vector<uint8_t>& u = g.u;
   std::vector<double> in_degree(in_count.begin(), in_count.end());
   m.density = n >= 2 ? static_cast<double>(m.num_edges) / (static_cast<double>(n) * (n - 1)) : 0;
   const DegreeStats stats = ComputeDegreeStats(in_degree);
@@ -202,24 +235,44 @@ void ComputeOnHost(const at::Tensor& matrices, const SpectralOptions& options,
     for (int64_t d = 0; d < n; ++d) a[static_cast<size_t>(i) * nn + d * (n + 1)] = 0.0;
   }
   std::vector<double> laplacians(2 * static_cast<size_t>(k) * nn), scale;
-  std::vector<uint8_t> b(static_cast<size_t>(k) * nn);
+  std::vector<ThresholdGraph> graphs(static_cast<size_t>(k));
   auto laplacian = [&](int64_t m) { return laplacians.data() + static_cast<size_t>(m) * nn; };
 
   for (double tau : options.thresholds) {
     for (int64_t i = 0; i < k; ++i) {
       const double* ai = a.data() + static_cast<size_t>(i) * nn;
-      uint8_t* bi = b.data() + static_cast<size_t>(i) * nn;
-      // The diagonal is compared too (0 > τ for τ < 0), as in the tensor path; nothing reads it.
-      for (size_t x = 0; x < nn; ++x) bi[x] = ai[x] > tau ? 1 : 0;
-      BuildLaplacians(
-          n, [&](int64_t r, int64_t c) { return 0.5 * (bi[r * n + c] + bi[c * n + r]); },
-          laplacian(i), laplacian(k + i), scale);
+      ThresholdGraph& g = graphs[i];
+      g.Build(n, [&](int64_t r, int64_t c) -> uint8_t { return ai[r * n + c] > tau ? 1 : 0; });
+      // L = D − S with S = u/2: the entries and degrees BuildLaplacians computes from
+      // 0.5·(B_ij + B_ji) (multiples of ½, summed exactly in any order: the same bits), without
+      // reading B by columns a second time.
+      double* __restrict l = laplacian(i);
+      double* __restrict l_sym = laplacian(k + i);
+      scale.resize(static_cast<size_t>(n));
+      double* __restrict sp = scale.data();
+      const int64_t* row_sum = g.row_sum.data();
+      const uint8_t* __restrict u = g.u.data();
+      for (int64_t r = 0; r < n; ++r) {
+        const double degree = 0.5 * static_cast<double>(row_sum[r]);
+        sp[r] = degree > 0 ? 1.0 / std::sqrt(degree) : 0.0;
+      }
+      for (int64_t r = 0; r < n; ++r) {
+        const double sc = sp[r];
+        for (int64_t c = 0; c < n; ++c) {
+          const double v = -(0.5 * static_cast<double>(u[r * n + c]));
+          l[r * n + c] = v;
+          l_sym[r * n + c] = sc * v * sp[c];
+        }
+        const double degree = 0.5 * static_cast<double>(row_sum[r]);
+        l[r * n + r] = degree;
+        l_sym[r * n + r] = sc * degree * sc;
+      }
     }
     const std::vector<LaplacianEigenvalues> ev =
         ComputeLaplacianEigenvaluesCpu(laplacians.data(), 2 * k, n, k);
     for (int64_t i = 0; i < k; ++i) {
-      result.matrices[i].thresholds.push_back(GraphMetrics(
-          b.data() + static_cast<size_t>(i) * nn, n, ev[i], ev[k + i], tau, options.compute_paths));
+      result.matrices[i].thresholds.push_back(
+          GraphMetrics(graphs[i], n, ev[i], ev[k + i], tau, options.compute_paths));
     }
   }
 
@@ -315,9 +368,11 @@ StatusOr<SpectralResult> ComputeSpectral(const at::Tensor& attention,
                        return b.to(at::kByte).cpu().contiguous();
                      }));
     const auto* bp = b_cpu.data_ptr<uint8_t>();
+    ThresholdGraph g;
     for (int64_t i = 0; i < k; ++i) {
+      g.Build(n, [&](int64_t r, int64_t c) { return bp[i * n * n + r * n + c]; });
       result.matrices[i].thresholds.push_back(
-          GraphMetrics(bp + i * n * n, n, ev[i], ev[k + i], tau, options.compute_paths));
+          GraphMetrics(g, n, ev[i], ev[k + i], tau, options.compute_paths));
     }
   }
 
