@@ -6,6 +6,7 @@
 #include <limits>
 #include <numeric>
 
+#include "analyzers/common/small_symmetric_eigen.h"
 #include "analyzers/spectral/batched_eigenvalues.h"
 #include "analyzers/spectral/graph_stats.h"
 #include "analyzers/spectral/laplacian_eigenvalues.h"
@@ -254,13 +255,27 @@ void ComputeOnHost(const at::Tensor& matrices, const SpectralOptions& options,
     for (int64_t d = 0; d < n; ++d) a[static_cast<size_t>(i) * nn + d * (n + 1)] = 0.0;
   }
   std::vector<double> laplacians(2 * static_cast<size_t>(k) * nn), scale;
-  std::vector<ThresholdGraph> graphs(static_cast<size_t>(k));
   auto laplacian = [&](int64_t m) { return laplacians.data() + static_cast<size_t>(m) * nn; };
+  // Round t (each threshold, then the weighted graph) tridiagonalizes its 2K Laplacians into
+  // slice t of d and e; one bisection call afterwards takes every round's requests, so that only
+  // the last of its 16-chain blocks is padded (one call per round: 24 blocks per layer at K = 10,
+  // 4 of them padding; together: 20).
+  const auto thresholds = static_cast<int64_t>(options.thresholds.size());
+  const int64_t rounds = thresholds + 1;
+  const size_t round_size = 2 * static_cast<size_t>(k) * static_cast<size_t>(n);
+  std::vector<double> d(static_cast<size_t>(rounds) * round_size), e(d.size());
+  auto tridiagonalize = [&](int64_t round) {
+    const size_t at = static_cast<size_t>(round) * round_size;
+    TridiagonalizeSymmetric(laplacians, n, std::span<double>(d).subspan(at, round_size),
+                            std::span<double>(e).subspan(at, round_size));
+  };
+  std::vector<ThresholdGraph> graphs(static_cast<size_t>(thresholds * k));
 
-  for (double tau : options.thresholds) {
+  for (int64_t t = 0; t < thresholds; ++t) {
+    const double tau = options.thresholds[t];
     for (int64_t i = 0; i < k; ++i) {
       const double* ai = a.data() + static_cast<size_t>(i) * nn;
-      ThresholdGraph& g = graphs[i];
+      ThresholdGraph& g = graphs[t * k + i];
       g.Build(n, [&](int64_t r, uint8_t* row) { ThresholdRow(ai + r * n, n, tau, row); });
       // L = D − S with S = u/2: the entries and degrees BuildLaplacians computes from
       // 0.5·(B_ij + B_ji) (multiples of ½, summed exactly in any order: the same bits), without
@@ -289,12 +304,7 @@ void ComputeOnHost(const at::Tensor& matrices, const SpectralOptions& options,
         l_sym[r * n + r] = sc * degree * sc;
       }
     }
-    const std::vector<LaplacianEigenvalues> ev =
-        ComputeLaplacianEigenvaluesCpu(laplacians.data(), 2 * k, n, k);
-    for (int64_t i = 0; i < k; ++i) {
-      result.matrices[i].thresholds.push_back(
-          GraphMetrics(graphs[i], n, ev[i], ev[k + i], tau, options.compute_paths));
-    }
+    tridiagonalize(t);
   }
 
   const bool use_max = options.weighted_symmetrization == Symmetrization::kMax;
@@ -308,11 +318,25 @@ void ComputeOnHost(const at::Tensor& matrices, const SpectralOptions& options,
         },
         laplacian(i), laplacian(k + i), scale);
   }
+  tridiagonalize(thresholds);
+  // λ2, λ3, λ_max of each round's L (its first K matrices), λ2 of its L_sym.
+  std::vector<bool> complete(static_cast<size_t>(rounds * 2 * k));
+  for (size_t m = 0; m < complete.size(); ++m) complete[m] = m % (2 * k) < static_cast<size_t>(k);
   const std::vector<LaplacianEigenvalues> ev =
-      ComputeLaplacianEigenvaluesCpu(laplacians.data(), 2 * k, n, k);
+      LaplacianEigenvaluesOfTridiagonals(d.data(), e.data(), rounds * 2 * k, n, complete);
+  for (int64_t t = 0; t < thresholds; ++t) {
+    const LaplacianEigenvalues* round = ev.data() + t * 2 * k;
+    for (int64_t i = 0; i < k; ++i) {
+      result.matrices[i].thresholds.push_back(GraphMetrics(graphs[t * k + i], n, round[i],
+                                                           round[k + i], options.thresholds[t],
+                                                           options.compute_paths));
+    }
+  }
+  const LaplacianEigenvalues* weighted = ev.data() + thresholds * 2 * k;
   for (int64_t i = 0; i < k; ++i) {
     SpectralMatrixResult& r = result.matrices[i];
-    r.weighted = WeightedMetrics(a.data() + static_cast<size_t>(i) * nn, n, ev[i], ev[k + i]);
+    r.weighted =
+        WeightedMetrics(a.data() + static_cast<size_t>(i) * nn, n, weighted[i], weighted[k + i]);
     if (!r.health.valid()) MarkInvalid(r);
   }
 }

@@ -9,10 +9,12 @@
 #include <numbers>
 #include <numeric>
 #include <random>
+#include <span>
 #include <string>
 
 #include <gtest/gtest.h>
 
+#include "analyzers/common/small_symmetric_eigen.h"
 #include "analyzers/spectral/batched_eigenvalues.h"
 #include "analyzers/spectral/graph_stats.h"
 #include "analyzers/spectral/laplacian_eigenvalues.h"
@@ -566,6 +568,60 @@ TEST(LaplacianEigenvaluesTest, BisectionMatchesTheWholeSpectrum) {
             StatusCode::kInvalidArgument);
   EXPECT_EQ(ComputeLaplacianEigenvalues(at::zeros({3, 3}, at::kDouble)).status().code(),
             StatusCode::kInvalidArgument);
+}
+
+TEST(LaplacianEigenvaluesTest, TridiagonalsOfSeveralRoundsGiveTheSameValuesInOneCall) {
+  // What ComputeOnHost does: tridiagonalize in rounds into slices of d and e, then bisect every
+  // round's requests together with a per-matrix `complete` mask. Each chain stops on its own, so
+  // the values must equal those of one ComputeLaplacianEigenvaluesCpu call per round, bit for bit.
+  std::mt19937 rng(29);
+  std::uniform_real_distribution<double> uniform(0.0, 1.0);
+  for (int64_t n : {1, 2, 3, 17, 48}) {
+    constexpr int64_t kPerRound = 6, kRounds = 3;  // 6: groups of 4 lanes with 2 left over
+    const auto nn = static_cast<size_t>(n * n), un = static_cast<size_t>(n);
+    std::vector<double> d(kRounds * kPerRound * un), e(d.size());
+    std::vector<LaplacianEigenvalues> want;
+    for (int64_t t = 0; t < kRounds; ++t) {
+      at::Tensor w = at::zeros({kPerRound / 2, n, n}, at::kDouble);
+      auto acc = w.accessor<double, 3>();
+      for (int64_t m = 0; m < kPerRound / 2; ++m) {
+        for (int64_t i = 0; i < n; ++i) {
+          for (int64_t j = 0; j < i; ++j) {
+            const double v = uniform(rng);
+            acc[m][i][j] = acc[m][j][i] = m == 1 ? (v < 0.6 ? 0.0 : (v < 0.8 ? 0.5 : 1.0)) : v;
+          }
+        }
+      }
+      at::Tensor l = at::cat({CombinatorialLaplacians(w), NormalizedLaplacians(w)}).contiguous();
+      const double* lp = l.data_ptr<double>();
+      const std::vector<LaplacianEigenvalues> one =
+          ComputeLaplacianEigenvaluesCpu(lp, kPerRound, n, kPerRound / 2);
+      want.insert(want.end(), one.begin(), one.end());
+      const size_t at = static_cast<size_t>(t * kPerRound) * un;
+      TridiagonalizeSymmetric(std::span<const double>(lp, kPerRound * nn), n,
+                              std::span<double>(d).subspan(at, kPerRound * un),
+                              std::span<double>(e).subspan(at, kPerRound * un));
+    }
+    std::vector<bool> complete(kRounds * kPerRound);
+    for (size_t m = 0; m < complete.size(); ++m) complete[m] = m % kPerRound < kPerRound / 2;
+    const std::vector<LaplacianEigenvalues> got =
+        LaplacianEigenvaluesOfTridiagonals(d.data(), e.data(), kRounds * kPerRound, n, complete);
+    ASSERT_EQ(got.size(), want.size());
+    auto same = [](double x, double y) { return (std::isnan(x) && std::isnan(y)) || x == y; };
+    for (size_t m = 0; m < got.size(); ++m) {
+      const std::string where = "n = " + std::to_string(n) + ", matrix " + std::to_string(m);
+      EXPECT_TRUE(same(got[m].second, want[m].second)) << where;
+      EXPECT_TRUE(same(got[m].third, want[m].third)) << where;
+      EXPECT_TRUE(same(got[m].largest, want[m].largest)) << where;
+      EXPECT_EQ(got[m].zero_multiplicity, want[m].zero_multiplicity) << where;
+      EXPECT_EQ(got[m].zero_tolerance, want[m].zero_tolerance) << where;
+      EXPECT_EQ(std::isnan(got[m].second), n < 2) << where;
+      EXPECT_EQ(std::isnan(got[m].largest), !complete[m]) << where;
+      if (complete[m]) {
+        EXPECT_GE(got[m].zero_multiplicity, 1) << where;  // λ1 = 0
+      }
+    }
+  }
 }
 
 TEST(BatchedEigenvaluesTest, StaysOnTheCudaDevice) {
