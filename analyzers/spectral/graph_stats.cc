@@ -1,7 +1,9 @@
 #include "analyzers/spectral/graph_stats.h"
 
 #include <algorithm>
+#include <array>
 #include <bit>
+#include <limits>
 #include <numeric>
 
 namespace sinkscope::analyzers::spectral {
@@ -234,6 +236,111 @@ __attribute__((target_clones("popcnt", "default"))) double AverageClustering(
     sum += static_cast<double>(twice_links) / (static_cast<double>(deg) * (deg - 1));
   }
   return sum / static_cast<double>(n);
+}
+
+namespace {
+
+/// Sum of hop distances over ordered pairs of the component `component` (a bit mask) of the
+/// one-word graph `rows`, all sources at once: level d's new nodes of s are the union of level
+/// d − 1's new nodes of s's neighbours minus what s reached, so a level costs one OR per
+/// (node, neighbour still growing) instead of one per (source, frontier node); sources whose
+/// reach is the whole component stop. Integer operations only.
+__attribute__((target_clones("popcnt", "default"))) int64_t SumOfDistancesOneWord(
+    const uint64_t* rows, uint64_t component) {
+  std::array<uint64_t, 64> reach{}, fresh{}, next{};
+  int64_t total = 0;
+  uint64_t growing = 0;  // nodes whose last level added something
+  for (uint64_t f = component; f != 0; f &= f - 1) {
+    const int s = std::countr_zero(f);
+    reach[s] = rows[s] | (uint64_t{1} << s);
+    fresh[s] = rows[s];
+    total += std::popcount(rows[s]);
+    if (rows[s] != 0) growing |= uint64_t{1} << s;
+  }
+  for (int64_t distance = 2; growing != 0; ++distance) {
+    uint64_t now_growing = 0;
+    for (uint64_t f = component; f != 0; f &= f - 1) {
+      const int s = std::countr_zero(f);
+      uint64_t found = 0;
+      if (reach[s] != component) {
+        for (uint64_t v = rows[s] & growing; v != 0; v &= v - 1)
+          found |= fresh[std::countr_zero(v)];
+        found &= ~reach[s];
+        reach[s] |= found;
+        total += distance * std::popcount(found);
+        if (found != 0) now_growing |= uint64_t{1} << s;
+      }
+      next[s] = found;
+    }
+    fresh.swap(next);
+    growing = now_growing;
+  }
+  return total;
+}
+
+}  // namespace
+
+__attribute__((target_clones("popcnt", "default"))) GraphWalks WalkGraph(const DenseGraph& graph,
+                                                                         bool compute_paths) {
+  constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+  const int64_t n = graph.n;
+  GraphWalks walks;
+  if (n > 64) {
+    const std::vector<int64_t> labels = ComponentLabels(graph);
+    walks.num_components = CountComponents(labels);
+    const int64_t largest = LargestComponent(labels);
+    walks.largest_component_size = std::count(labels.begin(), labels.end(), largest);
+    walks.avg_shortest_path = compute_paths && walks.largest_component_size >= 2
+                                  ? AverageShortestPath(graph, labels, largest)
+                                  : kNaN;
+    walks.clustering = compute_paths ? AverageClustering(graph) : kNaN;
+    return walks;
+  }
+  const BitRows bit_rows(graph);
+  const uint64_t* rows = bit_rows.row(0);
+  // Components in order of their lowest node, as ComponentLabels numbers them; the first of the
+  // largest wins ties (LargestComponent).
+  uint64_t unreached = n == 64 ? ~uint64_t{0} : (uint64_t{1} << n) - 1, largest = 0;
+  int64_t largest_size = 0;
+  while (unreached != 0) {
+    uint64_t component = uint64_t{1} << std::countr_zero(unreached), frontier = component;
+    while (frontier != 0) {
+      uint64_t reached = 0;
+      for (uint64_t f = frontier; f != 0; f &= f - 1) reached |= rows[std::countr_zero(f)];
+      frontier = reached & ~component;
+      component |= frontier;
+    }
+    ++walks.num_components;
+    if (std::popcount(component) > largest_size) {
+      largest_size = std::popcount(component);
+      largest = component;
+    }
+    unreached &= ~component;
+  }
+  walks.largest_component_size = largest_size;
+  if (!compute_paths) {
+    walks.avg_shortest_path = walks.clustering = kNaN;
+    return walks;
+  }
+  const auto m = static_cast<double>(largest_size);
+  walks.avg_shortest_path =
+      largest_size >= 2 ? static_cast<double>(SumOfDistancesOneWord(rows, largest)) / (m * (m - 1))
+                        : kNaN;
+  double sum = 0;
+  if (n > 0) {
+    for (int64_t v = 0; v < n; ++v) {
+      const uint64_t nv = rows[v];
+      const int64_t deg = std::popcount(nv);
+      if (deg < 2) continue;
+      int64_t twice_links = 0;
+      for (uint64_t f = nv; f != 0; f &= f - 1)
+        twice_links += std::popcount(rows[std::countr_zero(f)] & nv);
+      sum += static_cast<double>(twice_links) / (static_cast<double>(deg) * (deg - 1));
+    }
+    sum /= static_cast<double>(n);
+  }
+  walks.clustering = sum;
+  return walks;
 }
 
 }  // namespace sinkscope::analyzers::spectral

@@ -55,4 +55,19 @@ double AverageShortestPath(const DenseGraph& graph, const std::vector<int64_t>& 
 /// deg(v)(deg(v)−1)/2; 0 when deg(v) < 2). 0 for n = 0.
 double AverageClustering(const DenseGraph& graph);
 
+/// What the CORRECTED and PAPER analyzers read of one graph's walks.
+struct GraphWalks {
+  int64_t num_components = 0;          ///< CountComponents(ComponentLabels(graph))
+  int64_t largest_component_size = 0;  ///< nodes of LargestComponent (0 for n = 0)
+  /// AverageShortestPath of the largest component; NaN if it has < 2 nodes or without paths.
+  double avg_shortest_path = 0;
+  double clustering = 0;  ///< AverageClustering(graph); NaN without paths
+};
+
+/// The four values above with the bit rows built once. For n ≤ 64 the shortest paths of all
+/// sources are expanded together a level at a time (reach_d(s) = reach_{d−1}(s) ∪ the previous
+/// level's new nodes of s's neighbours) instead of one breadth-first search per source; larger n
+/// calls the functions above. Same integers, same results.
+GraphWalks WalkGraph(const DenseGraph& graph, bool compute_paths);
+
 }  // namespace sinkscope::analyzers::spectral

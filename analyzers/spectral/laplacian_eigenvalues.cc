@@ -19,15 +19,24 @@ double ZeroTolerance(int64_t n, double largest) {
 
 std::vector<LaplacianEigenvalues> ComputeLaplacianEigenvaluesCpu(const double* in, int64_t k,
                                                                  int64_t n, int64_t num_complete) {
-  std::vector<LaplacianEigenvalues> out(static_cast<size_t>(k));
-  if (n == 0) return out;
+  if (n == 0) return std::vector<LaplacianEigenvalues>(static_cast<size_t>(k));
   num_complete = std::clamp<int64_t>(num_complete, 0, k);
   // Every matrix tridiagonalized first (4 at a time, one per vector lane), then bisection on
   // their tridiagonals, 16 chains at a time (analyzers/common/small_symmetric_eigen.h).
   const auto un = static_cast<size_t>(n);
   std::vector<double> d(static_cast<size_t>(k) * un), e(d.size());
   TridiagonalizeSymmetric(std::span<const double>(in, static_cast<size_t>(k) * un * un), n, d, e);
-  // λ2 of every matrix, λ3 and λn of the first num_complete.
+  std::vector<bool> complete(static_cast<size_t>(k), false);
+  std::fill(complete.begin(), complete.begin() + num_complete, true);
+  return LaplacianEigenvaluesOfTridiagonals(d.data(), e.data(), k, n, complete);
+}
+
+std::vector<LaplacianEigenvalues> LaplacianEigenvaluesOfTridiagonals(
+    const double* d, const double* e, int64_t k, int64_t n, const std::vector<bool>& complete) {
+  std::vector<LaplacianEigenvalues> out(static_cast<size_t>(k));
+  if (n == 0) return out;
+  const auto un = static_cast<size_t>(n);
+  // λ2 of every matrix, λ3 and λn of the complete ones.
   std::vector<RankedEigenvalue> requests;
   std::vector<double*> targets;
   for (int64_t m = 0; m < k; ++m) {
@@ -36,7 +45,7 @@ std::vector<LaplacianEigenvalues> ComputeLaplacianEigenvaluesCpu(const double* i
       requests.push_back({m, 2});
       targets.push_back(&v.second);
     }
-    if (m >= num_complete) continue;
+    if (!complete[m]) continue;
     if (n >= 3) {
       requests.push_back({m, 3});
       targets.push_back(&v.third);
@@ -45,14 +54,17 @@ std::vector<LaplacianEigenvalues> ComputeLaplacianEigenvaluesCpu(const double* i
     targets.push_back(&v.largest);
   }
   std::vector<double> values(requests.size());
-  TridiagonalEigenvaluesByRank(d, e, n, requests, values);
+  const auto all = static_cast<size_t>(k) * un;
+  TridiagonalEigenvaluesByRank(std::span<const double>(d, all), std::span<const double>(e, all), n,
+                               requests, values);
   for (size_t r = 0; r < requests.size(); ++r) *targets[r] = values[r];
-  for (int64_t m = 0; m < num_complete; ++m) {
+  for (int64_t m = 0; m < k; ++m) {
+    if (!complete[m]) continue;
     LaplacianEigenvalues& v = out[m];
     v.zero_tolerance = ZeroTolerance(n, v.largest);
     // Eigenvalues ≤ tolerance: those below the next double up.
     v.zero_multiplicity = CountTridiagonalEigenvaluesBelow(
-        d.data() + m * n, e.data() + m * n, n, std::nextafter(v.zero_tolerance, INFINITY));
+        d + m * n, e + m * n, n, std::nextafter(v.zero_tolerance, INFINITY));
   }
   return out;
 }

@@ -53,4 +53,12 @@ StatusOr<std::vector<LaplacianEigenvalues>> ComputeLaplacianEigenvalues(
 std::vector<LaplacianEigenvalues> ComputeLaplacianEigenvaluesCpu(const double* matrices, int64_t k,
                                                                  int64_t n, int64_t num_complete);
 
+/// The bisection half of ComputeLaplacianEigenvaluesCpu on k tridiagonals already computed
+/// (TridiagonalizeSymmetric: diagonal d and off-diagonal e, n values each per matrix):
+/// matrix m gets every field if complete[m], else `second` alone. Lets a caller that
+/// tridiagonalizes in rounds bisect every round's requests together (16 chains per block: fewer
+/// padded chains than one call per round).
+std::vector<LaplacianEigenvalues> LaplacianEigenvaluesOfTridiagonals(
+    const double* d, const double* e, int64_t k, int64_t n, const std::vector<bool>& complete);
+
 }  // namespace sinkscope::analyzers::spectral

@@ -120,12 +120,9 @@ void PaperGraphMetrics(const uint8_t* b, int64_t n, const double* ev,
     for (int64_t i = 0; i < n; ++i) {
       for (int64_t j = 0; j < n; ++j) both[i * n + j] = (b[i * n + j] | b[j * n + i]) ? 1 : 0;
     }
-    const DenseGraph graph{both.data(), n};
-    const std::vector<int64_t> labels = ComponentLabels(graph);
-    const int64_t largest = LargestComponent(labels);
-    const auto size = std::count(labels.begin(), labels.end(), largest);
-    m.paper_avg_shortest_path = size > 1 ? AverageShortestPath(graph, labels, largest) : kNaN;
-    m.paper_clustering_coefficient = AverageClustering(graph);
+    const GraphWalks walks = WalkGraph(DenseGraph{both.data(), n}, /*compute_paths=*/true);
+    m.paper_avg_shortest_path = walks.avg_shortest_path;
+    m.paper_clustering_coefficient = walks.clustering;
   } else {
     m.paper_avg_shortest_path = kNaN;
     m.paper_clustering_coefficient = kNaN;

@@ -2,8 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
+#include <numeric>
 
+#include "analyzers/common/small_symmetric_eigen.h"
 #include "analyzers/spectral/batched_eigenvalues.h"
 #include "analyzers/spectral/graph_stats.h"
 #include "analyzers/spectral/laplacian_eigenvalues.h"
@@ -59,24 +62,74 @@ void StarComparison(const uint8_t* u, int64_t n, ThresholdGraphMetrics& m) {
   m.star_proximity = n >= 2 && denominator > 0 ? 1.0 - std::sqrt(diff2) / denominator : kNaN;
 }
 
-ThresholdGraphMetrics GraphMetrics(const uint8_t* b, int64_t n, const LaplacianEigenvalues& ev,
+/// row[j] = 1[a_j > τ], four compares to an instruction (one compare, seta and byte store per
+/// entry were ~1/6 of the host builder's samples).
+__attribute__((target_clones("avx2", "default"))) void ThresholdRow(const double* a, int64_t n,
+                                                                    double tau, uint8_t* row) {
+  using V4 = double __attribute__((vector_size(32)));
+  using M4 = int64_t __attribute__((vector_size(32)));
+  const V4 t = V4{} + tau;
+  int64_t j = 0;
+  for (; j + 4 <= n; j += 4) {
+    V4 x;
+    std::memcpy(&x, a + j, sizeof x);
+    const M4 m = x > t;  // −1 where true
+    for (int l = 0; l < 4; ++l) row[j + l] = static_cast<uint8_t>(m[l] & 1);
+  }
+  for (; j < n; ++j) row[j] = a[j] > tau ? 1 : 0;
+}
+
+/// One thresholded graph B (zero diagonal) as what its metrics and Laplacians read: u = B + Bᵀ
+/// (entries 0, 1, 2), the in-degrees and the number of edges, built in one pass and reused.
+struct ThresholdGraph {
+  std::vector<uint8_t> b, u;
+  std::vector<int64_t> in_count, row_sum;  // Σ_i B_ij; Σ_j u_ij
+  int64_t num_edges = 0;
+
+  /// From the rows of B (0/1; the diagonal is ignored). Branch-free (the bits are random, so
+  /// `if (b_ij)` mispredicted), through local restrict pointers: with stores through uint8_t
+  /// GCC reloaded every vector's data pointer per element and vectorized nothing.
+  /// fill_row(i, row) writes row i of B (its diagonal entry is cleared afterwards).
+  template <typename FillRow>
+  void Build(int64_t n, FillRow fill_row) {
+    const auto un = static_cast<size_t>(n);
+    b.resize(un * un);
+    u.resize(un * un);
+    in_count.assign(un, 0);
+    row_sum.resize(un);
+    uint8_t* __restrict bp = b.data();
+    uint8_t* __restrict up = u.data();
+    int64_t* __restrict in = in_count.data();
+    int64_t edges = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      fill_row(i, bp + i * n);
+      bp[i * n + i] = 0;
+    }
+    for (int64_t i = 0; i < n; ++i) {
+      int64_t sum = 0, out = 0;
+      for (int64_t j = 0; j < n; ++j) {
+        const uint8_t bij = bp[i * n + j], x = static_cast<uint8_t>(bij + bp[j * n + i]);
+        up[i * n + j] = x;
+        sum += x;
+        out += bij;
+        in[j] += bij;
+      }
+      row_sum[i] = sum;
+      edges += out;
+    }
+    num_edges = edges;
+  }
+};
+
+ThresholdGraphMetrics GraphMetrics(const ThresholdGraph& g, int64_t n,
+                                   const LaplacianEigenvalues& ev,
                                    const LaplacianEigenvalues& ev_sym, double tau,
                                    bool compute_paths) {
   ThresholdGraphMetrics m;
   m.threshold = tau;
-  // u = B + Bᵀ off the diagonal (0, 1, 2) and the in-degrees, without branches (the bits are
-  // random, so `if (b_ij)` mispredicted).
-  std::vector<uint8_t> u(static_cast<size_t>(n * n));
-  std::vector<int64_t> in_count(static_cast<size_t>(n), 0);
-  for (int64_t i = 0; i < n; ++i) {
-    for (int64_t j = 0; j < n; ++j) {
-      const uint8_t off = i != j ? 1 : 0;
-      const uint8_t bij = b[i * n + j] & off, bji = b[j * n + i] & off;
-      u[i * n + j] = static_cast<uint8_t>(bij + bji);
-      in_count[j] += bij;
-      m.num_edges += bij;
-    }
-  }
+  m.num_edges = g.num_edges;
+  const std::vector<int64_t>& in_count = g.in_count;
+  const std::vector<uint8_t>& u = g.u;
   std::vector<double> in_degree(in_count.begin(), in_count.end());
   m.density = n >= 2 ? static_cast<double>(m.num_edges) / (static_cast<double>(n) * (n - 1)) : 0;
   const DegreeStats stats = ComputeDegreeStats(in_degree);
@@ -95,19 +148,11 @@ ThresholdGraphMetrics GraphMetrics(const uint8_t* b, int64_t n, const LaplacianE
   StarComparison(u.data(), n, m);
 
   // Undirected graph B ∨ Bᵀ (u ≠ 0) for components, paths and clustering.
-  const DenseGraph graph{u.data(), n};
-  const std::vector<int64_t> labels = ComponentLabels(graph);
-  m.num_components = CountComponents(labels);
-  const int64_t largest = LargestComponent(labels);
-  m.largest_component_size = std::count(labels.begin(), labels.end(), largest);
-  if (compute_paths) {
-    m.avg_shortest_path =
-        m.largest_component_size >= 2 ? AverageShortestPath(graph, labels, largest) : kNaN;
-    m.clustering_coefficient = AverageClustering(graph);
-  } else {
-    m.avg_shortest_path = kNaN;
-    m.clustering_coefficient = kNaN;
-  }
+  const GraphWalks walks = WalkGraph(DenseGraph{u.data(), n}, compute_paths);
+  m.num_components = walks.num_components;
+  m.largest_component_size = walks.largest_component_size;
+  m.avg_shortest_path = walks.avg_shortest_path;
+  m.clustering_coefficient = walks.clustering;
   return m;
 }
 
@@ -171,8 +216,8 @@ StatusOr<std::vector<LaplacianEigenvalues>> LaplacianSpectra(const at::Tensor& w
 
 /// Writes the combinatorial Laplacian L = D − W and L_sym = D^{-1/2} L D^{-1/2} (isolated nodes:
 /// zero row and column) of the symmetric weights `w(i, j)` (i ≠ j; the diagonal is never read)
-/// into l and l_sym (row-major n×n): what CombinatorialLaplacians and NormalizedLaplacians
-/// compute, in one pass without tensors.
+/// into l (row-major n×n) and the lower triangle of l_sym (the upper one is left as it was): what
+/// CombinatorialLaplacians and NormalizedLaplacians compute, in one pass without tensors.
 template <typename Weight>
 void BuildLaplacians(int64_t n, Weight w, double* l, double* l_sym, std::vector<double>& scale) {
   scale.resize(static_cast<size_t>(n));
@@ -186,8 +231,8 @@ void BuildLaplacians(int64_t n, Weight w, double* l, double* l_sym, std::vector<
     l[i * n + i] = degree;
     scale[i] = degree > 0 ? 1.0 / std::sqrt(degree) : 0.0;
   }
-  for (int64_t i = 0; i < n; ++i) {
-    for (int64_t j = 0; j < n; ++j) l_sym[i * n + j] = scale[i] * l[i * n + j] * scale[j];
+  for (int64_t i = 0; i < n; ++i) {  // lower triangle: all the solver reads
+    for (int64_t j = 0; j <= i; ++j) l_sym[i * n + j] = scale[i] * l[i * n + j] * scale[j];
   }
 }
 
@@ -210,25 +255,56 @@ void ComputeOnHost(const at::Tensor& matrices, const SpectralOptions& options,
     for (int64_t d = 0; d < n; ++d) a[static_cast<size_t>(i) * nn + d * (n + 1)] = 0.0;
   }
   std::vector<double> laplacians(2 * static_cast<size_t>(k) * nn), scale;
-  std::vector<uint8_t> b(static_cast<size_t>(k) * nn);
   auto laplacian = [&](int64_t m) { return laplacians.data() + static_cast<size_t>(m) * nn; };
+  // Round t (each threshold, then the weighted graph) tridiagonalizes its 2K Laplacians into
+  // slice t of d and e; one bisection call afterwards takes every round's requests, so that only
+  // the last of its 16-chain blocks is padded (one call per round: 24 blocks per layer at K = 10,
+  // 4 of them padding; together: 20).
+  const auto thresholds = static_cast<int64_t>(options.thresholds.size());
+  const int64_t rounds = thresholds + 1;
+  const size_t round_size = 2 * static_cast<size_t>(k) * static_cast<size_t>(n);
+  std::vector<double> d(static_cast<size_t>(rounds) * round_size), e(d.size());
+  auto tridiagonalize = [&](int64_t round) {
+    const size_t at = static_cast<size_t>(round) * round_size;
+    TridiagonalizeSymmetric(laplacians, n, std::span<double>(d).subspan(at, round_size),
+                            std::span<double>(e).subspan(at, round_size));
+  };
+  std::vector<ThresholdGraph> graphs(static_cast<size_t>(thresholds * k));
 
-  for (double tau : options.thresholds) {
+  for (int64_t t = 0; t < thresholds; ++t) {
+    const double tau = options.thresholds[t];
     for (int64_t i = 0; i < k; ++i) {
       const double* ai = a.data() + static_cast<size_t>(i) * nn;
-      uint8_t* bi = b.data() + static_cast<size_t>(i) * nn;
-      // The diagonal is compared too (0 > τ for τ < 0), as in the tensor path; nothing reads it.
-      for (size_t x = 0; x < nn; ++x) bi[x] = ai[x] > tau ? 1 : 0;
-      BuildLaplacians(
-          n, [&](int64_t r, int64_t c) { return 0.5 * (bi[r * n + c] + bi[c * n + r]); },
-          laplacian(i), laplacian(k + i), scale);
+      ThresholdGraph& g = graphs[t * k + i];
+      g.Build(n, [&](int64_t r, uint8_t* row) { ThresholdRow(ai + r * n, n, tau, row); });
+      // L = D − S with S = u/2: the entries and degrees BuildLaplacians computes from
+      // 0.5·(B_ij + B_ji) (multiples of ½, summed exactly in any order: the same bits), without
+      // reading B by columns a second time.
+      double* __restrict l = laplacian(i);
+      double* __restrict l_sym = laplacian(k + i);
+      scale.resize(static_cast<size_t>(n));
+      double* __restrict sp = scale.data();
+      const int64_t* row_sum = g.row_sum.data();
+      const uint8_t* __restrict u = g.u.data();
+      for (int64_t r = 0; r < n; ++r) {
+        const double degree = 0.5 * static_cast<double>(row_sum[r]);
+        sp[r] = degree > 0 ? 1.0 / std::sqrt(degree) : 0.0;
+      }
+      // Lower triangle only: the solver reads nothing else (small_symmetric_eigen.h, UPLO = 'L'),
+      // and the stores of the upper half were ~1/4 of the builder's samples.
+      for (int64_t r = 0; r < n; ++r) {
+        const double sc = sp[r];
+        for (int64_t c = 0; c < r; ++c) {
+          const double v = -(0.5 * static_cast<double>(u[r * n + c]));
+          l[r * n + c] = v;
+          l_sym[r * n + c] = sc * v * sp[c];
+        }
+        const double degree = 0.5 * static_cast<double>(row_sum[r]);
+        l[r * n + r] = degree;
+        l_sym[r * n + r] = sc * degree * sc;
+      }
     }
-    const std::vector<LaplacianEigenvalues> ev =
-        ComputeLaplacianEigenvaluesCpu(laplacians.data(), 2 * k, n, k);
-    for (int64_t i = 0; i < k; ++i) {
-      result.matrices[i].thresholds.push_back(GraphMetrics(
-          b.data() + static_cast<size_t>(i) * nn, n, ev[i], ev[k + i], tau, options.compute_paths));
-    }
+    tridiagonalize(t);
   }
 
   const bool use_max = options.weighted_symmetrization == Symmetrization::kMax;
@@ -242,11 +318,25 @@ void ComputeOnHost(const at::Tensor& matrices, const SpectralOptions& options,
         },
         laplacian(i), laplacian(k + i), scale);
   }
+  tridiagonalize(thresholds);
+  // λ2, λ3, λ_max of each round's L (its first K matrices), λ2 of its L_sym.
+  std::vector<bool> complete(static_cast<size_t>(rounds * 2 * k));
+  for (size_t m = 0; m < complete.size(); ++m) complete[m] = m % (2 * k) < static_cast<size_t>(k);
   const std::vector<LaplacianEigenvalues> ev =
-      ComputeLaplacianEigenvaluesCpu(laplacians.data(), 2 * k, n, k);
+      LaplacianEigenvaluesOfTridiagonals(d.data(), e.data(), rounds * 2 * k, n, complete);
+  for (int64_t t = 0; t < thresholds; ++t) {
+    const LaplacianEigenvalues* round = ev.data() + t * 2 * k;
+    for (int64_t i = 0; i < k; ++i) {
+      result.matrices[i].thresholds.push_back(GraphMetrics(graphs[t * k + i], n, round[i],
+                                                           round[k + i], options.thresholds[t],
+                                                           options.compute_paths));
+    }
+  }
+  const LaplacianEigenvalues* weighted = ev.data() + thresholds * 2 * k;
   for (int64_t i = 0; i < k; ++i) {
     SpectralMatrixResult& r = result.matrices[i];
-    r.weighted = WeightedMetrics(a.data() + static_cast<size_t>(i) * nn, n, ev[i], ev[k + i]);
+    r.weighted =
+        WeightedMetrics(a.data() + static_cast<size_t>(i) * nn, n, weighted[i], weighted[k + i]);
     if (!r.health.valid()) MarkInvalid(r);
   }
 }
@@ -323,9 +413,13 @@ StatusOr<SpectralResult> ComputeSpectral(const at::Tensor& attention,
                        return b.to(at::kByte).cpu().contiguous();
                      }));
     const auto* bp = b_cpu.data_ptr<uint8_t>();
+    ThresholdGraph g;
     for (int64_t i = 0; i < k; ++i) {
+      g.Build(n, [&](int64_t r, uint8_t* row) {
+        std::copy(bp + i * n * n + r * n, bp + i * n * n + (r + 1) * n, row);
+      });
       result.matrices[i].thresholds.push_back(
-          GraphMetrics(bp + i * n * n, n, ev[i], ev[k + i], tau, options.compute_paths));
+          GraphMetrics(g, n, ev[i], ev[k + i], tau, options.compute_paths));
     }
   }
 

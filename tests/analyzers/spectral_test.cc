@@ -9,10 +9,14 @@
 #include <numbers>
 #include <numeric>
 #include <random>
+#include <span>
+#include <string>
 
 #include <gtest/gtest.h>
 
+#include "analyzers/common/small_symmetric_eigen.h"
 #include "analyzers/spectral/batched_eigenvalues.h"
+#include "analyzers/spectral/graph_stats.h"
 #include "analyzers/spectral/laplacian_eigenvalues.h"
 #include "analyzers/topology/persistent_homology.h"
 #include "tests/analyzers/spectral_test_util.h"
@@ -39,6 +43,119 @@ at::Tensor Graph(int64_t n, const std::vector<std::pair<int64_t, int64_t>>& edge
     a[j][i] = 0.3;
   }
   return a;
+}
+
+/// Node-by-node references for WalkGraph: components by breadth-first search from the lowest
+/// unlabelled node, one queue-based search per source for the distances, neighbour pairs for
+/// triangles.
+GraphWalks ReferenceWalks(const std::vector<uint8_t>& adjacency, int64_t n) {
+  auto edge = [&](int64_t i, int64_t j) { return i != j && adjacency[i * n + j] != 0; };
+  std::vector<int64_t> label(static_cast<size_t>(n), -1), size;
+  for (int64_t root = 0; root < n; ++root) {
+    if (label[root] >= 0) continue;
+    const auto next = static_cast<int64_t>(size.size());
+    std::vector<int64_t> queue{root};
+    label[root] = next;
+    for (size_t q = 0; q < queue.size(); ++q) {
+      for (int64_t u = 0; u < n; ++u) {
+        if (label[u] < 0 && edge(queue[q], u)) {
+          label[u] = next;
+          queue.push_back(u);
+        }
+      }
+    }
+    size.push_back(static_cast<int64_t>(queue.size()));
+  }
+  GraphWalks w;
+  w.num_components = static_cast<int64_t>(size.size());
+  const int64_t largest =
+      size.empty() ? -1 : std::max_element(size.begin(), size.end()) - size.begin();
+  w.largest_component_size = size.empty() ? 0 : size[largest];
+  int64_t total = 0;
+  for (int64_t s = 0; s < n; ++s) {
+    if (label[s] != largest) continue;
+    std::vector<int64_t> distance(static_cast<size_t>(n), -1), queue{s};
+    distance[s] = 0;
+    for (size_t q = 0; q < queue.size(); ++q) {
+      for (int64_t u = 0; u < n; ++u) {
+        if (distance[u] < 0 && edge(queue[q], u)) {
+          distance[u] = distance[queue[q]] + 1;
+          total += distance[u];
+          queue.push_back(u);
+        }
+      }
+    }
+  }
+  const auto m = static_cast<double>(w.largest_component_size);
+  w.avg_shortest_path = w.largest_component_size >= 2 ? static_cast<double>(total) / (m * (m - 1))
+                                                      : std::numeric_limits<double>::quiet_NaN();
+  double sum = 0;
+  for (int64_t v = 0; v < n; ++v) {
+    int64_t degree = 0, twice_links = 0;
+    for (int64_t a = 0; a < n; ++a) {
+      if (!edge(v, a)) continue;
+      ++degree;
+      for (int64_t b = 0; b < n; ++b) twice_links += edge(v, b) && edge(a, b) ? 1 : 0;
+    }
+    if (degree >= 2)
+      sum += static_cast<double>(twice_links) / (static_cast<double>(degree) * (degree - 1));
+  }
+  w.clustering = n > 0 ? sum / static_cast<double>(n) : 0.0;
+  return w;
+}
+
+void ExpectSameWalks(const std::vector<uint8_t>& adjacency, int64_t n, const std::string& what) {
+  const GraphWalks got = WalkGraph(DenseGraph{adjacency.data(), n}, true);
+  const GraphWalks want = ReferenceWalks(adjacency, n);
+  EXPECT_EQ(got.num_components, want.num_components) << what;
+  EXPECT_EQ(got.largest_component_size, want.largest_component_size) << what;
+  if (std::isnan(want.avg_shortest_path)) {
+    EXPECT_TRUE(std::isnan(got.avg_shortest_path)) << what;
+  } else {
+    EXPECT_EQ(got.avg_shortest_path, want.avg_shortest_path) << what;  // same integers: same bits
+  }
+  EXPECT_EQ(got.clustering, want.clustering) << what;
+  const GraphWalks no_paths = WalkGraph(DenseGraph{adjacency.data(), n}, false);
+  EXPECT_EQ(no_paths.num_components, want.num_components) << what;
+  EXPECT_TRUE(std::isnan(no_paths.avg_shortest_path) && std::isnan(no_paths.clustering)) << what;
+}
+
+TEST(GraphWalksTest, AllSourcesExpansionMatchesOneSearchPerSource) {
+  std::mt19937_64 rng(20261201);
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  for (int64_t n : {0, 1, 2, 3, 5, 17, 31, 48, 63, 64, 65, 70}) {
+    for (double p : {0.0, 0.02, 0.05, 0.1, 0.3, 0.7, 1.0}) {
+      // Symmetric random graph; with `blocks` the nodes are split in two halves (equal sizes for
+      // even n: the tie goes to the component of node 0) with edges only inside each half.
+      for (bool blocks : {false, true}) {
+        std::vector<uint8_t> adjacency(static_cast<size_t>(n * n), 0);
+        for (int64_t i = 0; i < n; ++i) {
+          for (int64_t j = i + 1; j < n; ++j) {
+            const bool same = (2 * i < n) == (2 * j < n);
+            if (unit(rng) < p && (!blocks || same)) adjacency[i * n + j] = adjacency[j * n + i] = 1;
+          }
+          adjacency[i * n + i] = 1;  // self-loops are ignored
+        }
+        ExpectSameWalks(
+            adjacency, n,
+            "n=" + std::to_string(n) + " p=" + std::to_string(p) + (blocks ? " blocks" : ""));
+      }
+    }
+  }
+}
+
+TEST(GraphWalksTest, PathGraphHasItsClosedFormMeanDistance) {
+  // A path of n nodes: mean hop distance (n + 1)/3 over ordered pairs, n − 1 levels deep.
+  for (int64_t n : {2, 3, 10, 48, 64, 65}) {
+    std::vector<uint8_t> adjacency(static_cast<size_t>(n * n), 0);
+    for (int64_t i = 0; i + 1 < n; ++i) adjacency[i * n + i + 1] = adjacency[(i + 1) * n + i] = 1;
+    const GraphWalks w = WalkGraph(DenseGraph{adjacency.data(), n}, true);
+    EXPECT_EQ(w.num_components, 1);
+    EXPECT_EQ(w.largest_component_size, n);
+    EXPECT_NEAR(w.avg_shortest_path, static_cast<double>(n + 1) / 3.0, 1e-12) << n;
+    EXPECT_EQ(w.clustering, 0.0);
+    ExpectSameWalks(adjacency, n, "path n=" + std::to_string(n));
+  }
 }
 
 TEST(SpectralTest, PathAndCycleGraphsHaveTheirClosedFormFiedlerValues) {
@@ -451,6 +568,60 @@ TEST(LaplacianEigenvaluesTest, BisectionMatchesTheWholeSpectrum) {
             StatusCode::kInvalidArgument);
   EXPECT_EQ(ComputeLaplacianEigenvalues(at::zeros({3, 3}, at::kDouble)).status().code(),
             StatusCode::kInvalidArgument);
+}
+
+TEST(LaplacianEigenvaluesTest, TridiagonalsOfSeveralRoundsGiveTheSameValuesInOneCall) {
+  // What ComputeOnHost does: tridiagonalize in rounds into slices of d and e, then bisect every
+  // round's requests together with a per-matrix `complete` mask. Each chain stops on its own, so
+  // the values must equal those of one ComputeLaplacianEigenvaluesCpu call per round, bit for bit.
+  std::mt19937 rng(29);
+  std::uniform_real_distribution<double> uniform(0.0, 1.0);
+  for (int64_t n : {1, 2, 3, 17, 48}) {
+    constexpr int64_t kPerRound = 6, kRounds = 3;  // 6: groups of 4 lanes with 2 left over
+    const auto nn = static_cast<size_t>(n * n), un = static_cast<size_t>(n);
+    std::vector<double> d(kRounds * kPerRound * un), e(d.size());
+    std::vector<LaplacianEigenvalues> want;
+    for (int64_t t = 0; t < kRounds; ++t) {
+      at::Tensor w = at::zeros({kPerRound / 2, n, n}, at::kDouble);
+      auto acc = w.accessor<double, 3>();
+      for (int64_t m = 0; m < kPerRound / 2; ++m) {
+        for (int64_t i = 0; i < n; ++i) {
+          for (int64_t j = 0; j < i; ++j) {
+            const double v = uniform(rng);
+            acc[m][i][j] = acc[m][j][i] = m == 1 ? (v < 0.6 ? 0.0 : (v < 0.8 ? 0.5 : 1.0)) : v;
+          }
+        }
+      }
+      at::Tensor l = at::cat({CombinatorialLaplacians(w), NormalizedLaplacians(w)}).contiguous();
+      const double* lp = l.data_ptr<double>();
+      const std::vector<LaplacianEigenvalues> one =
+          ComputeLaplacianEigenvaluesCpu(lp, kPerRound, n, kPerRound / 2);
+      want.insert(want.end(), one.begin(), one.end());
+      const size_t at = static_cast<size_t>(t * kPerRound) * un;
+      TridiagonalizeSymmetric(std::span<const double>(lp, kPerRound * nn), n,
+                              std::span<double>(d).subspan(at, kPerRound * un),
+                              std::span<double>(e).subspan(at, kPerRound * un));
+    }
+    std::vector<bool> complete(kRounds * kPerRound);
+    for (size_t m = 0; m < complete.size(); ++m) complete[m] = m % kPerRound < kPerRound / 2;
+    const std::vector<LaplacianEigenvalues> got =
+        LaplacianEigenvaluesOfTridiagonals(d.data(), e.data(), kRounds * kPerRound, n, complete);
+    ASSERT_EQ(got.size(), want.size());
+    auto same = [](double x, double y) { return (std::isnan(x) && std::isnan(y)) || x == y; };
+    for (size_t m = 0; m < got.size(); ++m) {
+      const std::string where = "n = " + std::to_string(n) + ", matrix " + std::to_string(m);
+      EXPECT_TRUE(same(got[m].second, want[m].second)) << where;
+      EXPECT_TRUE(same(got[m].third, want[m].third)) << where;
+      EXPECT_TRUE(same(got[m].largest, want[m].largest)) << where;
+      EXPECT_EQ(got[m].zero_multiplicity, want[m].zero_multiplicity) << where;
+      EXPECT_EQ(got[m].zero_tolerance, want[m].zero_tolerance) << where;
+      EXPECT_EQ(std::isnan(got[m].second), n < 2) << where;
+      EXPECT_EQ(std::isnan(got[m].largest), !complete[m]) << where;
+      if (complete[m]) {
+        EXPECT_GE(got[m].zero_multiplicity, 1) << where;  // λ1 = 0
+      }
+    }
+  }
 }
 
 TEST(BatchedEigenvaluesTest, StaysOnTheCudaDevice) {
