@@ -9,8 +9,9 @@
 //   SelfAdjointEigenSolver) cost ~3× the tridiagonalization at n = 48. Both steps run in
 //   analyzers/common/small_symmetric_eigen.h: matrices tridiagonalized 4 at a time (one per
 //   vector lane), bisections 16 chains at a time; the multiplicity of 0 is one more Sturm count.
-//   Measured at n = 48 (bench/layer_metrics breakdown, 160 matrices): 5.9 ms with Eigen's
-//   tridiagonalization (~20 µs each) and 8 scalar interleaved chains, 2.1 ms now.
+//   Measured at n = 48 (bench/layer_metrics --breakdown, "their λ2, λ3, λmax alone", 160
+//   matrices per layer): 5.9 ms with Eigen's tridiagonalization (~20 µs each) and 8 scalar
+//   interleaved chains, 1.8 ms now.
 // * Bisection is backward stable: each eigenvalue comes out within a few ulps of ‖T‖ of the exact
 //   one, the accuracy of the QR path; the tests compare both.
 // * Elsewhere (CUDA, or SymmetricEigenSolver::kLibtorch): one batched at::linalg_eigvalsh and the

@@ -214,25 +214,30 @@ StatusOr<std::vector<LaplacianEigenvalues>> LaplacianSpectra(const at::Tensor& w
   return ComputeLaplacianEigenvalues(laplacians, solver);
 }
 
-/// Writes the combinatorial Laplacian L = D − W and L_sym = D^{-1/2} L D^{-1/2} (isolated nodes:
-/// zero row and column) of the symmetric weights `w(i, j)` (i ≠ j; the diagonal is never read)
-/// into l (row-major n×n) and the lower triangle of l_sym (the upper one is left as it was): what
-/// CombinatorialLaplacians and NormalizedLaplacians compute, in one pass without tensors.
-template <typename Weight>
-void BuildLaplacians(int64_t n, Weight w, double* l, double* l_sym, std::vector<double>& scale) {
+/// Writes the lower triangles (all the solver reads: small_symmetric_eigen.h, UPLO = 'L') of the
+/// combinatorial Laplacian L = D − W and of L_sym = D^{-1/2} L D^{-1/2} (isolated nodes: zero row
+/// and column) for the symmetric weights `w(i, j)` (i > j) with degrees `degree(i)` =
+/// Σ_{j≠i} w(i, j): what CombinatorialLaplacians and NormalizedLaplacians compute, in one pass
+/// without tensors. The stores of the upper halves were ~1/4 of the builder's samples.
+template <typename Weight, typename Degree>
+void BuildLaplacians(int64_t n, Weight w, Degree degree, double* __restrict l,
+                     double* __restrict l_sym, std::vector<double>& scale) {
   scale.resize(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) {
-    double degree = 0;
-    for (int64_t j = 0; j < n; ++j) {
-      const double v = j == i ? 0.0 : w(i, j);
-      l[i * n + j] = -v;
-      degree += v;
-    }
-    l[i * n + i] = degree;
-    scale[i] = degree > 0 ? 1.0 / std::sqrt(degree) : 0.0;
+  double* __restrict sp = scale.data();
+  for (int64_t r = 0; r < n; ++r) {
+    const double dr = degree(r);
+    sp[r] = dr > 0 ? 1.0 / std::sqrt(dr) : 0.0;
   }
-  for (int64_t i = 0; i < n; ++i) {  // lower triangle: all the solver reads
-    for (int64_t j = 0; j <= i; ++j) l_sym[i * n + j] = scale[i] * l[i * n + j] * scale[j];
+  for (int64_t r = 0; r < n; ++r) {
+    const double sc = sp[r];
+    for (int64_t c = 0; c < r; ++c) {
+      const double v = -w(r, c);
+      l[r * n + c] = v;
+      l_sym[r * n + c] = sc * v * sp[c];
+    }
+    const double dr = degree(r);
+    l[r * n + r] = dr;
+    l_sym[r * n + r] = sc * dr * sc;
   }
 }
 
@@ -277,46 +282,33 @@ void ComputeOnHost(const at::Tensor& matrices, const SpectralOptions& options,
       const double* ai = a.data() + static_cast<size_t>(i) * nn;
       ThresholdGraph& g = graphs[t * k + i];
       g.Build(n, [&](int64_t r, uint8_t* row) { ThresholdRow(ai + r * n, n, tau, row); });
-      // L = D − S with S = u/2: the entries and degrees BuildLaplacians computes from
-      // 0.5·(B_ij + B_ji) (multiples of ½, summed exactly in any order: the same bits), without
-      // reading B by columns a second time.
-      double* __restrict l = laplacian(i);
-      double* __restrict l_sym = laplacian(k + i);
-      scale.resize(static_cast<size_t>(n));
-      double* __restrict sp = scale.data();
+      // L = D − S with S = u/2 and degrees Σ_j u_ij / 2 (multiples of ½, summed exactly in any
+      // order: the bits of 0.5·(B_ij + B_ji) summed entry by entry), without reading B again.
+      const uint8_t* u = g.u.data();
       const int64_t* row_sum = g.row_sum.data();
-      const uint8_t* __restrict u = g.u.data();
-      for (int64_t r = 0; r < n; ++r) {
-        const double degree = 0.5 * static_cast<double>(row_sum[r]);
-        sp[r] = degree > 0 ? 1.0 / std::sqrt(degree) : 0.0;
-      }
-      // Lower triangle only: the solver reads nothing else (small_symmetric_eigen.h, UPLO = 'L'),
-      // and the stores of the upper half were ~1/4 of the builder's samples.
-      for (int64_t r = 0; r < n; ++r) {
-        const double sc = sp[r];
-        for (int64_t c = 0; c < r; ++c) {
-          const double v = -(0.5 * static_cast<double>(u[r * n + c]));
-          l[r * n + c] = v;
-          l_sym[r * n + c] = sc * v * sp[c];
-        }
-        const double degree = 0.5 * static_cast<double>(row_sum[r]);
-        l[r * n + r] = degree;
-        l_sym[r * n + r] = sc * degree * sc;
-      }
+      BuildLaplacians(
+          n, [&](int64_t r, int64_t c) { return 0.5 * static_cast<double>(u[r * n + c]); },
+          [&](int64_t r) { return 0.5 * static_cast<double>(row_sum[r]); }, laplacian(i),
+          laplacian(k + i), scale);
     }
     tridiagonalize(t);
   }
 
   const bool use_max = options.weighted_symmetrization == Symmetrization::kMax;
+  std::vector<double> degrees(static_cast<size_t>(n));
   for (int64_t i = 0; i < k; ++i) {
     const double* ai = a.data() + static_cast<size_t>(i) * nn;
+    auto w = [&](int64_t r, int64_t c) {
+      return use_max ? std::max(ai[r * n + c], ai[c * n + r])
+                     : (ai[r * n + c] + ai[c * n + r]) * 0.5;
+    };
+    for (int64_t r = 0; r < n; ++r) {
+      double degree = 0;
+      for (int64_t c = 0; c < n; ++c) degree += c == r ? 0.0 : w(r, c);
+      degrees[r] = degree;
+    }
     BuildLaplacians(
-        n,
-        [&](int64_t r, int64_t c) {
-          return use_max ? std::max(ai[r * n + c], ai[c * n + r])
-                         : (ai[r * n + c] + ai[c * n + r]) * 0.5;
-        },
-        laplacian(i), laplacian(k + i), scale);
+        n, w, [&](int64_t r) { return degrees[r]; }, laplacian(i), laplacian(k + i), scale);
   }
   tridiagonalize(thresholds);
   // λ2, λ3, λ_max of each round's L (its first K matrices), λ2 of its L_sym.
