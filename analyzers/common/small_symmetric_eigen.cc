@@ -6,28 +6,18 @@
 #include <limits>
 #include <vector>
 
+#include "analyzers/common/simd4.h"
+
 namespace sinkscope::analyzers {
 namespace {
 
+using simd4::AnyLane;
+using simd4::kLanes;
+using simd4::M4;
+using simd4::Pack;
+using simd4::V4;
+
 constexpr double kEpsilon = std::numeric_limits<double>::epsilon();
-constexpr int kLanes = 4;
-
-// Four doubles, one per matrix (or bisection chain), and the lane masks of their comparisons
-// (−1 where true, 0 where false). GCC lowers them to one AVX2 or two SSE2 registers.
-using V4 = double __attribute__((vector_size(32)));
-using M4 = int64_t __attribute__((vector_size(32)));
-
-// A V4 as a struct, so that std::vector allocates it 32-byte aligned without the attribute being
-// dropped from the template argument (-Wignored-attributes). The alignas matters: without -mavx
-// GCC gives the vector type itself 16-byte alignment, while the AVX2 clones load it with aligned
-// 32-byte moves.
-struct alignas(32) Pack {
-  V4 v;
-};
-
-bool AnyLane(const M4& m) {
-  return (m[0] | m[1] | m[2] | m[3]) != 0;
-}
 
 /// Householder tridiagonalization of the four matrices interleaved in a (n×n, column-major, lower
 /// triangle used, lane l = matrix l). Writes the diagonals to d and the off-diagonals to e (e[n−1]
