@@ -9,14 +9,15 @@
 //   product A·u of the right reflector (u only needs row j, which follows from vᵀA alone), and
 //   the right update with the product vᵀA of the next left reflector: two passes over the
 //   trailing matrix per column instead of four.
-// * Singular values of the upper bidiagonal by LAPACK dlasq1 (dqds, Fernando & Parlett 1994;
-//   high relative accuracy on the bidiagonal).
+// * Singular values of the upper bidiagonal by dqds (Fernando & Parlett 1994; the algorithm of
+//   LAPACK dlasq1, high relative accuracy on the bidiagonal), the passes of four bidiagonals
+//   interleaved so that their division chains overlap; LAPACK's dlasq1 if it ever fails.
 // Like LAPACK's dgesdd, the result is backward stable: every σ within a small multiple of ε·σ₁
 // of the exact one.
 //
-// Measured at n = 48 (AMD EPYC, one thread; /tmp experiment described in docs/rmt.md): the
-// bidiagonalization 15 µs per matrix with the copy-in (LAPACK dgebrd 35 µs), dlasq1 24 µs;
-// at::linalg_svdvals (dgesdd) of [10, 48, 48] 70 µs per matrix.
+// Measured at n = 48 (AMD EPYC, one thread; docs/rmt.md): the bidiagonalization 15 µs per
+// matrix with the copy-in (LAPACK dgebrd 35 µs); dlasq1 24 µs; at::linalg_svdvals (dgesdd) of
+// [10, 48, 48] 70 µs per matrix.
 #pragma once
 
 #include <cstdint>
@@ -34,10 +35,20 @@ namespace sinkscope::analyzers {
 void BidiagonalizeSquare(std::span<const double> matrices, int64_t n, std::span<double> diagonal,
                          std::span<double> super_diagonal);
 
+/// Singular values, descending, of the k = diagonal.size() / n upper bidiagonals (diagonal
+/// [m·n, m·n + n), superdiagonal [m·n, m·n + n − 1) as BidiagonalizeSquare writes them): written
+/// over the diagonal; the superdiagonal is overwritten only where dqds fell back to dlasq1. A
+/// bidiagonal on which both failed (never seen) gets NaN. Entries must be finite with squares
+/// below the largest double. σ have high relative accuracy down to 2⁻⁵¹¹ ≈ 1.5e-154, where their
+/// squares leave the normal range (below that, absolute accuracy: SquareSingularValues' scaling
+/// puts σ₁ near 1, so that is far below ε·σ₁).
+void BidiagonalSingularValues(std::span<double> diagonal, std::span<double> super_diagonal,
+                              int64_t n);
+
 /// Singular values, descending, of each of the k square n×n row-major matrices:
 /// sigma[m·n, m·n + n) for matrix m. Entries must be finite. A matrix whose largest magnitude is
 /// outside [2⁻²⁵⁶, 2²⁵⁶] is scaled by a power of two first (exact) and its σ scaled back. If
-/// dlasq1 ever reports a failure (never seen), that matrix's σ come from Eigen's JacobiSVD.
+/// dqds and dlasq1 both fail (never seen), that matrix's σ come from Eigen's JacobiSVD.
 void SquareSingularValues(std::span<const double> matrices, int64_t n, std::span<double> sigma);
 
 }  // namespace sinkscope::analyzers
