@@ -165,8 +165,9 @@ constexpr double kTolerance2 = (100 * kEpsilon) * (100 * kEpsilon);
 /// row, summed while the terms matter) is a lower bound of λ_min (LAPACK dlasq4's Rayleigh
 /// quotient residual bound); otherwise d_min/4. The first candidate goes 99 % of the way from
 /// that bound towards the smallest eigenvalue of the trailing 2×2 of BBᵀ (an upper bound), which
-/// fails about once per 20 values and saves a pass about every third (measured on 40 attention
-/// and Gaussian 48×48 matrices: 3734 pass steps per matrix against 4611 with the bound alone).
+/// fails about once per 20 values and saves a pass about every third value (a Python model of
+/// this iteration on 40 attention and Gaussian 48×48 matrices: 3734 pass steps per matrix
+/// against 4115 with the bound alone; docs/rmt.md).
 struct Dqds {
   double* q[2];  // the qd array and the buffer the next pass writes (ping-pong)
   double* e[2];
