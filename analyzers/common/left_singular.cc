@@ -84,6 +84,15 @@ Eigen::MatrixXd TridiagonalEigenvectors(const Eigen::VectorXd& d, const Eigen::V
 
 LeftSingular LeftSingularVectors(const Eigen::MatrixXd& m, int64_t k, bool all_sigma,
                                  double floor) {
+  // Only the Gram matrix's lower triangle is formed (a symmetric rank update, half a product):
+  // it is all that the tridiagonalization reads.
+  Eigen::MatrixXd gram = Eigen::MatrixXd::Zero(m.rows(), m.rows());
+  gram.selfadjointView<Eigen::Lower>().rankUpdate(m);
+  return LeftSingularVectorsFromGram(gram, m, k, all_sigma, floor);
+}
+
+LeftSingular LeftSingularVectorsFromGram(const Eigen::MatrixXd& gram, const Eigen::MatrixXd& m,
+                                         int64_t k, bool all_sigma, double floor) {
   using RowMajor = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
   const int64_t r = m.rows();
   const int64_t kept = all_sigma ? std::min<int64_t>(r, m.cols()) : k;
@@ -95,10 +104,6 @@ LeftSingular LeftSingularVectors(const Eigen::MatrixXd& m, int64_t k, bool all_s
   // eigenvectors by inverse iteration on it, taken back through the Householder reflectors:
   // O(r²k) instead of accumulating every rotation into all r eigenvectors (the full
   // SelfAdjointEigenSolver cost ~3× as much at r = 48).
-  // Only the Gram matrix's lower triangle is formed (a symmetric rank update, half a product):
-  // it is all that the tridiagonalization reads.
-  Eigen::MatrixXd gram = Eigen::MatrixXd::Zero(r, r);
-  gram.selfadjointView<Eigen::Lower>().rankUpdate(m);
   const Eigen::Tridiagonalization<Eigen::MatrixXd> tri(gram);
   const Eigen::VectorXd diagonal = tri.diagonal();
   const Eigen::VectorXd off = tri.subDiagonal();

@@ -31,4 +31,9 @@ struct LeftSingular {
 /// `all_sigma` (then every σ is returned).
 LeftSingular LeftSingularVectors(const Eigen::MatrixXd& m, int64_t k, bool all_sigma, double floor);
 
+/// The same with the Gram matrix m mᵀ given (only its lower triangle is read), for callers that
+/// have it already or can form it more cheaply; m itself is read only by the SVD fallback.
+LeftSingular LeftSingularVectorsFromGram(const Eigen::MatrixXd& gram, const Eigen::MatrixXd& m,
+                                         int64_t k, bool all_sigma, double floor);
+
 }  // namespace sinkscope::analyzers
