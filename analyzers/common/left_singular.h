@@ -5,11 +5,12 @@
 // eigenvalues are well separated (every gap λ_c − λ_{c+1} > 1e-6·λ_1 and each checked λ above
 // `floor`·λ_1: U accurate to ~1e-10, σ = √λ to ~1e-8 relative) one r×r symmetric eigensolve
 // replaces the SVD of the r×d matrix: Householder tridiagonalization, the eigenvalues by implicit
-// QR without vectors, and only the k wanted eigenvectors by inverse iteration on the tridiagonal
-// form (each orthogonalized against the previous ones) mapped back through the reflectors.
-// Otherwise LAPACK's SVD (at::linalg_svd, faster than Eigen's BDCSVD at these sizes) runs on M
-// itself or, when M is wide (d > r), on its r×r triangular factor (Mᵀ = Q R makes M = Rᵀ Qᵀ, so σ
-// and U are those of Rᵀ), never forming Q, V or U of the full M.
+// QR without vectors (or, when only k σ are wanted, the few that are checked by bisection), and
+// only the k wanted eigenvectors by inverse iteration on the tridiagonal form (each orthogonalized
+// against the previous ones) mapped back through the reflectors. Otherwise LAPACK's SVD
+// (at::linalg_svd, faster than Eigen's BDCSVD at these sizes) runs on M itself or, when M is wide
+// (d > r), on its r×r triangular factor (Mᵀ = Q R makes M = Rᵀ Qᵀ, so σ and U are those of Rᵀ),
+// never forming Q, V or U of the full M.
 #pragma once
 
 #include <cstdint>
@@ -29,5 +30,10 @@ struct LeftSingular {
 /// gaps of the first k eigenvalues and `floor` on the first k of them, or on all r when
 /// `all_sigma` (then every σ is returned).
 LeftSingular LeftSingularVectors(const Eigen::MatrixXd& m, int64_t k, bool all_sigma, double floor);
+
+/// The same with the Gram matrix m mᵀ given (only its lower triangle is read), for callers that
+/// have it already or can form it more cheaply; m itself is read only by the SVD fallback.
+LeftSingular LeftSingularVectorsFromGram(const Eigen::MatrixXd& gram, const Eigen::MatrixXd& m,
+                                         int64_t k, bool all_sigma, double floor);
 
 }  // namespace sinkscope::analyzers

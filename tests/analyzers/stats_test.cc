@@ -1,9 +1,11 @@
 // analyzers/stats against SciPy 1.17.1 (tests/fixtures/analyzers/stats_golden.json, made by
 // make_stats_fixtures.py beside it), plus the edge cases the JSON cannot hold.
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -144,6 +146,31 @@ TEST(StatsCorrelationTest, PearsonAndSpearmanMatchScipy) {
     ExpectClose(p->p_value, c["pearson_p"], name + " pearson p", 1e-25);
     ExpectClose(s->r, c["spearman_r"], name + " spearman r");
     ExpectClose(s->p_value, c["spearman_p"], name + " spearman p", 1e-25);
+  }
+}
+
+TEST(StatsDescriptiveTest, LongSamplesAreOrderedLikeSortedValueIndexPairs) {
+  // From 256 values AscendingOrder radix-sorts the values' bit patterns; its order must be that of
+  // sorting (value, index) pairs: negatives, ±0, subnormals, ±∞, huge and tiny magnitudes, ties.
+  const double inf = std::numeric_limits<double>::infinity();
+  const std::vector<double> special = {0.0,    -0.0,   5e-324, -5e-324, inf,   -inf, 1e300,
+                                       -1e300, 1e-300, 0.25,   0.25,    -0.25, 1.0,  -1.0};
+  for (size_t m : {size_t{256}, size_t{1128}, size_t{4099}}) {
+    std::vector<double> x(m);
+    for (size_t k = 0; k < m; ++k) {
+      // Deterministic spread with repeats: a few values occur many times.
+      const double t = std::sin(0.37 * static_cast<double>(k * k % 977)) * (k % 7 == 0 ? 1e6 : 1.0);
+      x[k] = k % 5 == 0 ? special[k % special.size()] : (k % 11 == 0 ? 0.125 : t);
+    }
+    std::vector<std::pair<double, size_t>> pairs(m);
+    for (size_t k = 0; k < m; ++k) pairs[k] = {x[k], k};
+    std::sort(pairs.begin(), pairs.end());
+    const std::vector<size_t> order = AscendingOrder(x);
+    ASSERT_EQ(order.size(), m);
+    for (size_t k = 0; k < m; ++k) {
+      // −0 and +0 compare equal, so the pairs order them by index, as the radix keys do.
+      EXPECT_EQ(order[k], pairs[k].second) << "m " << m << " position " << k;
+    }
   }
 }
 

@@ -72,6 +72,30 @@ TEST(AttentionValueTest, CorrectedAlignmentVariantsMatchGolden) {
   }
 }
 
+TEST(AttentionValueTest, PcaCorrelationsMatchGoldenAndIgnoreACommonOffset) {
+  // The CORRECTED |r_c| (the centred Gram matrix derived from X Xᵀ) equal the notebook's on the
+  // golden case; PCA is translation invariant, so a common offset of every token, moderate (the
+  // derived Gram matrix) or 1e4 times the data (the directly centred product), changes nothing.
+  const json& c = GoldenInfogeoValue()["caseA"];
+  const at::Tensor a = TensorFromJson(c["attention"]);
+  const at::Tensor x = TensorFromJson(c["X_pre"]);
+  const at::Tensor y = TensorFromJson(c["Y_post"]);
+  auto r = ComputeAttentionValue(a, x, y);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ExpectVector(r->pca_abs_correlations, c["attention_value"]["pca_abs_corrs"], "|r_c|");
+  const double scale = x.abs().max().item<double>();
+  for (double offset : {3.0, 1e4}) {
+    const at::Tensor shift = at::linspace(-offset, offset, x.size(1), x.options()) * scale;
+    auto s = ComputeAttentionValue(a, x + shift, y + shift);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    ASSERT_EQ(s->pca_abs_correlations.size(), r->pca_abs_correlations.size());
+    for (size_t q = 0; q < r->pca_abs_correlations.size(); ++q) {
+      EXPECT_NEAR(s->pca_abs_correlations[q], r->pca_abs_correlations[q], 1e-9)
+          << "offset " << offset << " component " << q;
+    }
+  }
+}
+
 TEST(AttentionValueTest, ExactEntropyMagnitudeAndRelativeUpdate) {
   // Two heads of uniform causal attention: row i has entropy ln(i + 1), normalized 1.
   const int64_t n = 4;
