@@ -38,6 +38,8 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <numeric>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -47,6 +49,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "analyzers/common/small_singular_values.h"
 #include "analyzers/decomposition/decomposition.h"
 #include "analyzers/infogeo/kl_divergence.h"
 #include "analyzers/rmt/rmt.h"
@@ -394,7 +397,7 @@ std::vector<Part> Parts() {
                                 in.spectral_laplacians, spectral::SymmetricEigenSolver::kLibtorch)
                          .status();
                    }});
-  parts.push_back({"rmt", "at::linalg_svdvals + at::linalg_eigvalsh of [10, 48, 48] alone",
+  parts.push_back({"rmt", "at::linalg_svdvals + at::linalg_eigvalsh of [10, 48, 48] alone (LAPACK)",
                    Call([](const LayerInputs& in) -> StatusOr<double> {
                      at::Tensor h = in.attention.to(at::kDouble);
                      at::Tensor m = at::cat({h, h.mean(0, /*keepdim=*/true)});
@@ -402,6 +405,18 @@ std::vector<Part> Parts() {
                      at::Tensor e = at::linalg_eigvalsh(at::matmul(m, m.transpose(1, 2)));
                      return s.sum().item<double>() + e.sum().item<double>();
                    })});
+  parts.push_back(
+      {"rmt", "their σ alone by SquareSingularValues (what the analyzer uses on the CPU)",
+       Call([](const LayerInputs& in) -> StatusOr<double> {
+         at::Tensor h = in.attention.to(at::kDouble);
+         const at::Tensor m = at::cat({h, h.mean(0, /*keepdim=*/true)}).contiguous();
+         const int64_t k = m.size(0), n = m.size(1);
+         std::vector<double> sigma(static_cast<size_t>(k * n));
+         SquareSingularValues(
+             std::span<const double>(m.data_ptr<double>(), static_cast<size_t>(k * n * n)), n,
+             sigma);
+         return std::accumulate(sigma.begin(), sigma.end(), 0.0);
+       })});
   parts.push_back({"infogeo", "ComputeKlSinks", Call([](const LayerInputs& in) {
                      return infogeo::ComputeKlSinks(in.attention, {});
                    })});
