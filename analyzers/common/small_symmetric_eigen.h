@@ -10,7 +10,10 @@
 //   at load time, and both round identically (no FMA contraction under -std=c++20).
 // * Selected eigenvalues by bisection with Sturm counts (the number of negative pivots of
 //   T − xI = LDLᵀ is the number of eigenvalues below x; Wilkinson 1965, LAPACK dstebz/dlaebz),
-//   16 chains at a time as four 4-lane vectors, so the divisions of the recurrence pipeline.
+//   16 chains at a time as four 4-lane vectors, so the divisions of the recurrence pipeline;
+//   counts at Newton points (x − m/S, S = (d/dx) ln|det(T − xI)| from the same pass) once they
+//   fall inside the bracket, and the unfinished chains regrouped every 16 counts (~29 counts per
+//   value on the bench capture instead of ~52; docs/spectral.md).
 // * All eigenvalues of a tridiagonal by the root-free implicit QL iteration of Pal, Walker and
 //   Kahan (Parlett, The Symmetric Eigenvalue Problem, §8.15; LAPACK dsterf): it works on the
 //   squared off-diagonal and needs one square root per sweep instead of one per rotation.
@@ -44,7 +47,7 @@ struct RankedEigenvalue {
 };
 
 /// λ_rank of each request on the tridiagonals (diagonal, off_diagonal as TridiagonalizeSymmetric
-/// writes them), written to out[r] for request r. Bisection stops at an interval of
+/// writes them), written to out[r] for request r. The search stops at an interval of
 /// 4ε·‖T‖ (Gershgorin) and returns its midpoint; a chain stops independently of the others, so a
 /// value does not depend on which requests share its vector.
 void TridiagonalEigenvaluesByRank(std::span<const double> diagonal,

@@ -199,6 +199,51 @@ TEST(SmallSymmetricEigenTest, BisectionFindsEveryRank) {
   EXPECT_EQ(alone[0], got[20]);
 }
 
+// The Newton points of the bisection on what graph Laplacians produce: the complete graph
+// (eigenvalue n of multiplicity n − 1), a disconnected graph (zero of multiplicity 3), a path,
+// a near-cluster (λ2, λ3 1e-9 apart) and a graded spectrum; every rank of each, in one call.
+TEST(SmallSymmetricEigenTest, BisectionOnClustersAndLaplacians) {
+  const int64_t n = 48;
+  const auto nn = static_cast<size_t>(n * n);
+  Matrices a(5 * nn, 0.0);
+  auto edge = [&](size_t m, int64_t i, int64_t j, double w) {
+    a[m * nn + i * n + j] = a[m * nn + j * n + i] = -w;
+    a[m * nn + i * n + i] += w;
+    a[m * nn + j * n + j] += w;
+  };
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t j = 0; j < i; ++j) edge(0, i, j, 1.0);  // complete graph
+  }
+  for (int64_t i = 1; i < n; ++i) {
+    if (i % 16 != 0) edge(1, i, i - 1, 0.5 + 0.01 * static_cast<double>(i));  // 3 paths
+    edge(2, i, i - 1, 1.0);                                                   // one path
+  }
+  std::vector<double> near(static_cast<size_t>(n)), graded(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    near[i] = i == 2 ? 0.5 + 1e-9 : 0.5 * static_cast<double>(i);
+    graded[i] = std::pow(2.0, -static_cast<double>(i));
+  }
+  WithSpectrum(near, 31, a.data() + 3 * nn);
+  WithSpectrum(graded, 32, a.data() + 4 * nn);
+  std::vector<double> d(5 * static_cast<size_t>(n)), e(d.size());
+  TridiagonalizeSymmetric(a, n, d, e);
+  std::vector<RankedEigenvalue> requests;
+  for (int64_t m = 0; m < 5; ++m) {
+    for (int64_t rank = 1; rank <= n; ++rank) requests.push_back({m, rank});
+  }
+  std::vector<double> got(requests.size());
+  TridiagonalEigenvaluesByRank(d, e, n, requests, got);
+  for (size_t r = 0; r < requests.size(); ++r) {
+    const std::vector<double> want = ReferenceEigenvalues(a.data() + requests[r].matrix * nn, n);
+    EXPECT_NEAR(got[r], want[static_cast<size_t>(requests[r].rank - 1)], Tolerance(want))
+        << "matrix " << requests[r].matrix << " rank " << requests[r].rank;
+  }
+  EXPECT_NEAR(got[1], 48.0, 1e-12);                           // complete graph: λ2 = n
+  EXPECT_NEAR(got[n + 2], 0.0, 1e-12);                        // three components: λ3 = 0
+  EXPECT_GT(got[n + 3], 1e-4);                                // … and λ4 > 0
+  EXPECT_NEAR(got[3 * n + 2] - got[3 * n + 1], 1e-9, 1e-13);  // the near-cluster resolved
+}
+
 TEST(SmallSymmetricEigenTest, BisectionOnTinyAndZeroMatrices) {
   for (int64_t n : {1, 2, 3}) {
     const Matrices a = RandomSymmetric(2, n, static_cast<uint64_t>(40 + n));
