@@ -32,6 +32,16 @@ StatusOr<Correlation> Pearson(std::span<const double> x, std::span<const double>
 /// same r, n, constant_input and num_nan as Pearson(). InvalidArgument as for Pearson().
 StatusOr<Correlation> PearsonCoefficient(std::span<const double> x, std::span<const double> y);
 
+/// x centred and scaled to unit length, u = (x − x̄)/‖x − x̄‖, into `unit` (x's length; it may be
+/// x itself). Pearson's r of two samples is then the dot product of their u (PearsonFromUnit):
+/// Pearson() and PearsonCoefficient() compute it so, and callers correlating many samples with one
+/// centre that one once. False (`unit` unspecified) when x has no such form: fewer than 2 values, a
+/// constant x (zero variance), or a NaN or infinity in it.
+bool CentreToUnit(std::span<const double> x, std::span<double> unit);
+
+/// Pearson's r from two CentreToUnit results of one length: u·v clamped to [−1, 1].
+double PearsonFromUnit(std::span<const double> u, std::span<const double> v);
+
 /// Spearman's ρ. InvalidArgument for different lengths or fewer than 2 pairs.
 StatusOr<Correlation> Spearman(std::span<const double> x, std::span<const double> y);
 

@@ -222,6 +222,31 @@ TEST(StatsCorrelationTest, ConstantOrNaNInputGivesNaNNotZero) {
             StatusCode::kInvalidArgument);
 }
 
+TEST(StatsCorrelationTest, CentredUnitFormGivesPearsonsR) {
+  const std::vector<double> x = {0.3, -1.2, 4.5, 2.0, 0.7, -0.1, 3.3};
+  const std::vector<double> y = {1.0, 0.2, 2.9, 2.2, -0.4, 0.0, 1.7};
+  std::vector<double> ux(x.size()), uy = y;  // uy: centred in place
+  ASSERT_TRUE(CentreToUnit(x, ux));
+  ASSERT_TRUE(CentreToUnit(uy, uy));
+  double norm = 0, sum = 0;
+  for (double v : ux) {
+    norm += v * v;
+    sum += v;
+  }
+  EXPECT_NEAR(norm, 1.0, 1e-15);
+  EXPECT_NEAR(sum, 0.0, 1e-15);
+  auto c = PearsonCoefficient(x, y);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(PearsonFromUnit(ux, uy), c->r);
+  std::vector<double> scratch(4);
+  EXPECT_FALSE(CentreToUnit(std::vector<double>{2, 2, 2, 2}, scratch));
+  EXPECT_FALSE(CentreToUnit(std::vector<double>{1, std::numeric_limits<double>::quiet_NaN(), 3, 4},
+                            scratch));
+  EXPECT_FALSE(
+      CentreToUnit(std::vector<double>{1, std::numeric_limits<double>::infinity(), 3, 4}, scratch));
+  EXPECT_FALSE(CentreToUnit(std::vector<double>{1}, scratch));
+}
+
 TEST(StatsCorrelationTest, FisherZMeanMatchesNumpy) {
   const json& f = Golden()["fisher_z"];
   ExpectClose(*FisherZMean(Vec(f["r"])), f["mean"], "fisher z mean");
