@@ -199,6 +199,27 @@ TEST(SmallSymmetricEigenTest, BisectionFindsEveryRank) {
   EXPECT_EQ(alone[0], got[20]);
 }
 
+/// Every rank of every matrix of `a` by bisection, each checked against Eigen's spectrum; the
+/// values in request order (matrix-major).
+std::vector<double> ExpectEveryRankMatchesEigen(const Matrices& a, int64_t n) {
+  const auto nn = static_cast<size_t>(n * n);
+  const auto k = static_cast<int64_t>(a.size() / nn);
+  std::vector<double> d(static_cast<size_t>(k * n)), e(d.size());
+  TridiagonalizeSymmetric(a, n, d, e);
+  std::vector<RankedEigenvalue> requests;
+  for (int64_t m = 0; m < k; ++m) {
+    for (int64_t rank = 1; rank <= n; ++rank) requests.push_back({m, rank});
+  }
+  std::vector<double> got(requests.size());
+  TridiagonalEigenvaluesByRank(d, e, n, requests, got);
+  for (size_t r = 0; r < requests.size(); ++r) {
+    const std::vector<double> want = ReferenceEigenvalues(a.data() + requests[r].matrix * nn, n);
+    EXPECT_NEAR(got[r], want[static_cast<size_t>(requests[r].rank - 1)], Tolerance(want))
+        << "n " << n << " matrix " << requests[r].matrix << " rank " << requests[r].rank;
+  }
+  return got;
+}
+
 // The Newton points of the bisection on what graph Laplacians produce: the complete graph
 // (eigenvalue n of multiplicity n − 1), a disconnected graph (zero of multiplicity 3), a path,
 // a near-cluster (λ2, λ3 1e-9 apart) and a graded spectrum; every rank of each, in one call.
@@ -225,19 +246,7 @@ TEST(SmallSymmetricEigenTest, BisectionOnClustersAndLaplacians) {
   }
   WithSpectrum(near, 31, a.data() + 3 * nn);
   WithSpectrum(graded, 32, a.data() + 4 * nn);
-  std::vector<double> d(5 * static_cast<size_t>(n)), e(d.size());
-  TridiagonalizeSymmetric(a, n, d, e);
-  std::vector<RankedEigenvalue> requests;
-  for (int64_t m = 0; m < 5; ++m) {
-    for (int64_t rank = 1; rank <= n; ++rank) requests.push_back({m, rank});
-  }
-  std::vector<double> got(requests.size());
-  TridiagonalEigenvaluesByRank(d, e, n, requests, got);
-  for (size_t r = 0; r < requests.size(); ++r) {
-    const std::vector<double> want = ReferenceEigenvalues(a.data() + requests[r].matrix * nn, n);
-    EXPECT_NEAR(got[r], want[static_cast<size_t>(requests[r].rank - 1)], Tolerance(want))
-        << "matrix " << requests[r].matrix << " rank " << requests[r].rank;
-  }
+  const std::vector<double> got = ExpectEveryRankMatchesEigen(a, n);
   EXPECT_NEAR(got[1], 48.0, 1e-12);                           // complete graph: λ2 = n
   EXPECT_NEAR(got[n + 2], 0.0, 1e-12);                        // three components: λ3 = 0
   EXPECT_GT(got[n + 3], 1e-4);                                // … and λ4 > 0
@@ -246,22 +255,9 @@ TEST(SmallSymmetricEigenTest, BisectionOnClustersAndLaplacians) {
 
 TEST(SmallSymmetricEigenTest, BisectionOnTinyAndZeroMatrices) {
   for (int64_t n : {1, 2, 3}) {
-    const Matrices a = RandomSymmetric(2, n, static_cast<uint64_t>(40 + n));
-    Matrices both = a;
+    Matrices both = RandomSymmetric(2, n, static_cast<uint64_t>(40 + n));
     both.resize(both.size() + static_cast<size_t>(n * n), 0.0);  // a zero matrix too
-    std::vector<double> d(static_cast<size_t>(3 * n)), e(d.size());
-    TridiagonalizeSymmetric(both, n, d, e);
-    std::vector<RankedEigenvalue> requests;
-    for (int64_t m = 0; m < 3; ++m) {
-      for (int64_t rank = 1; rank <= n; ++rank) requests.push_back({m, rank});
-    }
-    std::vector<double> got(requests.size());
-    TridiagonalEigenvaluesByRank(d, e, n, requests, got);
-    for (size_t r = 0; r < requests.size(); ++r) {
-      const std::vector<double> want =
-          ReferenceEigenvalues(both.data() + requests[r].matrix * n * n, n);
-      EXPECT_NEAR(got[r], want[static_cast<size_t>(requests[r].rank - 1)], Tolerance(want));
-    }
+    ExpectEveryRankMatchesEigen(both, n);
   }
 }
 
