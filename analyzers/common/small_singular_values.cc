@@ -11,11 +11,6 @@
 
 #include "analyzers/common/simd4.h"
 
-// LAPACK (Fortran, LP64 integers): singular values of an n×n upper bidiagonal, d (n) and e
-// (n − 1); d receives σ in decreasing order, e and work (4n) are overwritten; info > 0: no
-// convergence.
-extern "C" void dlasq1_(const int* n, double* d, double* e, double* work, int* info);
-
 namespace sinkscope::analyzers {
 namespace {
 
@@ -35,18 +30,6 @@ using simd4::V4;
 __attribute__((target_clones("avx2", "default"))) void BidiagonalizeFour(V4* a, V4* scratch, V4* d,
                                                                          V4* e, int64_t n) {
   const V4 zero = {};
-  // The Householder reflector of x = (alpha, x₁, …) with sigma = Σ xᵢ² (i ≥ 1), as LAPACK dlarfg:
-  // β = −sign(alpha)‖x‖, τ = (β − alpha)/β, v = x/(alpha − β) (scale) with v₀ = 1. A lane whose
-  // sigma is 0 gets τ = 0 (H = I) and β = alpha.
-  auto reflector = [&](const V4& alpha, const V4& sigma, V4& tau, V4& beta, V4& scale) {
-    V4 norm;
-    for (int l = 0; l < kLanes; ++l) norm[l] = std::sqrt(alpha[l] * alpha[l] + sigma[l]);
-    const M4 trivial = sigma == zero;
-    beta = trivial ? alpha : (alpha >= zero ? -norm : norm);
-    // Lanes with τ = 0 compute 0/0 or x/0 here; the selects drop those values.
-    tau = trivial ? zero : (beta - alpha) / beta;
-    scale = trivial ? zero : 1.0 / (alpha - beta);
-  };
   V4* v = scratch;          // left reflector, rows j..n−1 (v[j] = 1)
   V4* w = scratch + n;      // τ vᵀA, columns j+1..n−1
   V4* u = scratch + 2 * n;  // right reflector, columns j+1..n−1 (u[j+1] = 1)
@@ -57,7 +40,7 @@ __attribute__((target_clones("avx2", "default"))) void BidiagonalizeFour(V4* a, 
     V4 sigma = zero;
     for (int64_t r = c + 1; r < n; ++r) sigma += col[r] * col[r];
     V4 beta, scale;
-    reflector(col[c], sigma, tau, beta, scale);
+    simd4::Householder(col[c], sigma, tau, beta, scale);
     d[c] = beta;
     v[c] = zero + 1.0;
     for (int64_t r = c + 1; r < n; ++r) v[r] = col[r] * scale;
@@ -84,7 +67,7 @@ __attribute__((target_clones("avx2", "default"))) void BidiagonalizeFour(V4* a, 
       sigma += x * x;
     }
     V4 tau_right, beta, scale;
-    reflector(a[f * n + j] - w[f], sigma, tau_right, beta, scale);
+    simd4::Householder(a[f * n + j] - w[f], sigma, tau_right, beta, scale);
     e[j] = beta;
     u[f] = zero + 1.0;
     for (int64_t c = f + 1; c < n; ++c) u[c] = (a[c * n + j] - w[c]) * scale;
@@ -422,13 +405,7 @@ void BidiagonalizeSquare(std::span<const double> matrices, int64_t n, std::span<
       }
     }
     BidiagonalizeFour(&a[0].v, &scratch[0].v, &d[0].v, &e[0].v, n);
-    for (int l = 0; l < kLanes && first + static_cast<size_t>(l) < k; ++l) {
-      const size_t out = (first + static_cast<size_t>(l)) * static_cast<size_t>(n);
-      for (int64_t i = 0; i < n; ++i) {
-        diagonal[out + static_cast<size_t>(i)] = d[static_cast<size_t>(i)].v[l];
-        super_diagonal[out + static_cast<size_t>(i)] = e[static_cast<size_t>(i)].v[l];
-      }
-    }
+    simd4::ScatterLanes(d.data(), e.data(), first, k, n, diagonal, super_diagonal);
   }
 }
 
@@ -459,20 +436,13 @@ void SquareSingularValues(std::span<const double> matrices, int64_t n, std::span
   BidiagonalizeSquare(input, n, sigma, e);
   BidiagonalSingularValues(sigma.first(k * un), e, n);
   for (size_t m = 0; m < k; ++m) {
-    double* s = sigma.data() + m * un;
-    if (std::isnan(s[0])) {
-      // Neither dqds converged (never seen): the one-sided Jacobi SVD of the (scaled) matrix.
-      using RowMajor = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-      const Eigen::Map<const RowMajor> matrix(input.data() + m * nn, n, n);
-      const Eigen::VectorXd values = Eigen::JacobiSVD<Eigen::MatrixXd>(matrix).singularValues();
-      std::copy(values.data(), values.data() + n, s);
-    }
     if (exponent[m] == 0) continue;
+    double* s = sigma.data() + m * un;
     for (size_t i = 0; i < un; ++i) s[i] = std::ldexp(s[i], -exponent[m]);
   }
 }
 
-void BidiagonalSingularValues(std::span<double> diagonal, std::span<double> super_diagonal,
+void BidiagonalSingularValues(std::span<double> diagonal, std::span<const double> super_diagonal,
                               int64_t n) {
   if (n <= 0) return;
   const auto un = static_cast<size_t>(n);
@@ -514,17 +484,20 @@ void BidiagonalSingularValues(std::span<double> diagonal, std::span<double> supe
     for (size_t l = 0; l < count; ++l) {
       const Dqds& s = states[l];
       double* dg = diagonal.data() + (first + l) * un;
-      if (s.failed || s.emitted != n) {
-        // Not converged within 30·n passes (never seen): LAPACK's dqds instead.
-        const int size = static_cast<int>(n);
-        std::vector<double> work(4 * un);
-        int info = 0;
-        dlasq1_(&size, dg, super_diagonal.data() + (first + l) * un, work.data(), &info);
-        if (info != 0) {
-          for (size_t i = 0; i < un; ++i) dg[i] = std::numeric_limits<double>::quiet_NaN();
+      if (s.failed) {
+        // Not converged within 30·n passes (never seen in the tests or the benchmark): the
+        // one-sided Jacobi SVD of the bidiagonal (absolute accuracy ε·σ₁ only).
+        Eigen::MatrixXd b = Eigen::MatrixXd::Zero(n, n);
+        const double* sd = super_diagonal.data() + (first + l) * un;
+        for (int64_t i = 0; i < n; ++i) {
+          b(i, i) = dg[i];
+          if (i + 1 < n) b(i, i + 1) = sd[i];
         }
+        const Eigen::VectorXd values = Eigen::JacobiSVD<Eigen::MatrixXd>(b).singularValues();
+        std::copy(values.data(), values.data() + n, dg);
         continue;
       }
+      assert(s.emitted == n);  // Prepare() ends without failure only once hi < 0
       std::sort(s.out, s.out + n, std::greater<>());
       for (size_t i = 0; i < un; ++i) dg[i] = std::sqrt(s.out[i]);
     }

@@ -1,5 +1,5 @@
 // Singular values of many small dense square float64 matrices of one size (the 48×48 attention
-// matrices of the rmt analyzer): plain C++ and LAPACK, no torch.
+// matrices of the rmt analyzer): plain C++ (and Eigen for a fallback), no torch.
 //
 // Ideas:
 // * Householder bidiagonalization (Golub & Van Loan §5.4.8; LAPACK dgebd2's unblocked algorithm)
@@ -11,7 +11,8 @@
 //   trailing matrix per column instead of four.
 // * Singular values of the upper bidiagonal by dqds (Fernando & Parlett 1994; the algorithm of
 //   LAPACK dlasq1, high relative accuracy on the bidiagonal), the passes of four bidiagonals
-//   interleaved so that their division chains overlap; LAPACK's dlasq1 if it ever fails.
+//   interleaved so that their division chains overlap; Eigen's JacobiSVD of the bidiagonal if it
+//   ever fails to converge.
 // Like LAPACK's dgesdd, the result is backward stable: every σ within a small multiple of ε·σ₁
 // of the exact one.
 //
@@ -37,18 +38,17 @@ void BidiagonalizeSquare(std::span<const double> matrices, int64_t n, std::span<
 
 /// Singular values, descending, of the k = diagonal.size() / n upper bidiagonals (diagonal
 /// [m·n, m·n + n), superdiagonal [m·n, m·n + n − 1) as BidiagonalizeSquare writes them): written
-/// over the diagonal; the superdiagonal is overwritten only where dqds fell back to dlasq1. A
-/// bidiagonal on which both failed (never seen) gets NaN. Entries must be finite with squares
+/// over the diagonal. Entries must be finite with squares
 /// below the largest double. σ have high relative accuracy down to 2⁻⁵¹¹ ≈ 1.5e-154, where their
 /// squares leave the normal range (below that, absolute accuracy: SquareSingularValues' scaling
-/// puts σ₁ near 1, so that is far below ε·σ₁).
-void BidiagonalSingularValues(std::span<double> diagonal, std::span<double> super_diagonal,
+/// puts σ₁ near 1, so that is far below ε·σ₁). A bidiagonal on which dqds does not converge
+/// (never seen in the tests or the benchmark) gets the σ of Eigen's JacobiSVD instead, to ε·σ₁.
+void BidiagonalSingularValues(std::span<double> diagonal, std::span<const double> super_diagonal,
                               int64_t n);
 
 /// Singular values, descending, of each of the k square n×n row-major matrices:
 /// sigma[m·n, m·n + n) for matrix m. Entries must be finite. A matrix whose largest magnitude is
-/// outside [2⁻²⁵⁶, 2²⁵⁶] is scaled by a power of two first (exact) and its σ scaled back. If
-/// dqds and dlasq1 both fail (never seen), that matrix's σ come from Eigen's JacobiSVD.
+/// outside [2⁻²⁵⁶, 2²⁵⁶] is scaled by a power of two first (exact) and its σ scaled back.
 void SquareSingularValues(std::span<const double> matrices, int64_t n, std::span<double> sigma);
 
 }  // namespace sinkscope::analyzers

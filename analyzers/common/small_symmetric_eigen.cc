@@ -49,13 +49,8 @@ __attribute__((target_clones("avx2", "default"))) void TridiagonalizeFour(V4* a,
     const V4 alpha = col[j + 1];
     V4 sigma = zero;
     for (int64_t i = j + 2; i < n; ++i) sigma += col[i] * col[i];
-    V4 norm;
-    for (int l = 0; l < kLanes; ++l) norm[l] = std::sqrt(alpha[l] * alpha[l] + sigma[l]);
-    const M4 trivial = sigma == zero;
-    const V4 beta = trivial ? alpha : (alpha >= zero ? -norm : norm);
-    // Lanes with τ = 0 compute 0/0 or x/0 here; the selects drop those values.
-    tau = trivial ? zero : (beta - alpha) / beta;
-    const V4 scale = trivial ? zero : 1.0 / (alpha - beta);
+    V4 beta, scale;
+    simd4::Householder(alpha, sigma, tau, beta, scale);
     d[j] = col[j];
     e[j] = beta;
     out[j + 1] = zero + 1.0;
@@ -196,15 +191,15 @@ struct ChainBlock {
 /// λ_target lies, so the bracket shrinks whatever the point, and the result is the midpoint of a
 /// final interval no wider than plain bisection's. The pass over the pivots q_i of T − xI = LDLᵀ
 /// also gives S = Σ q_i'/q_i = (d/dx) ln|det(T − xI)| (q_0' = −1, q_{i+1}' = −1 + e_i² q_i'/q_i²;
-/// one reciprocal per pivot serves the count's division too), hence the Newton point x − 1/S.
-/// It is taken when the bracket holds exactly one eigenvalue (counts r − 1 and r at its ends),
-/// is wider than 32 tolerances and the point lies inside; otherwise the midpoint. Newton
-/// approaches λ from one side, leaving the far end of the bracket where it was, so a step shorter
-/// than half the tolerance is replaced by a point `reach` beyond x (0.9 tolerance, ×4 each time:
-/// near λ the counts are only as exact as the rounding, so the first may land on the same side);
-/// once its count lands past λ the bracket is narrow and a few bisections end the chain.
-/// Clusters (a multiple eigenvalue, such as the zeros of a disconnected graph's Laplacian) are
-/// never isolated and are bisected as before.
+/// one reciprocal per pivot serves the count's division too), hence the Newton point x − m/S
+/// with m = count_hi − count_lo, the eigenvalues in the bracket (for a cluster such as the n − 1
+/// equal eigenvalues of a complete graph's Laplacian, the step to its centre). It is taken when
+/// it lies inside the bracket, the bracket is wider than 32 tolerances and the chain has taken
+/// fewer than kMaxNewtonPoints; otherwise the midpoint. Newton approaches λ from one side,
+/// leaving the far end of the bracket where it was, so a step shorter than half the tolerance is
+/// replaced by a point `reach` beyond x (0.9 tolerance, ×4 each time: near λ the counts are only
+/// as exact as the rounding, so the first may land on the same side); once its count lands past
+/// λ the bracket is narrow and a few bisections end the chain.
 __attribute__((target_clones("avx2", "default"))) void BisectBlock(const V4* d, const V4* e2,
                                                                    int64_t n, ChainBlock& c,
                                                                    int iterations) {
@@ -398,13 +393,7 @@ void TridiagonalizeSymmetric(std::span<const double> matrices, int64_t n,
       }
     }
     TridiagonalizeFour(av, &scratch[0].v, &d[0].v, &e[0].v, n);
-    for (int l = 0; l < kLanes && first + static_cast<size_t>(l) < k; ++l) {
-      const size_t out = (first + static_cast<size_t>(l)) * static_cast<size_t>(n);
-      for (int64_t i = 0; i < n; ++i) {
-        diagonal[out + static_cast<size_t>(i)] = d[static_cast<size_t>(i)].v[l];
-        off_diagonal[out + static_cast<size_t>(i)] = e[static_cast<size_t>(i)].v[l];
-      }
-    }
+    simd4::ScatterLanes(d.data(), e.data(), first, k, n, diagonal, off_diagonal);
   }
 }
 

@@ -18,7 +18,7 @@
 #include <Eigen/QR>
 #include <Eigen/SVD>
 
-// LAPACK's dqds (the reference for the bidiagonal stage; linked through sinkscope_analyzers_aten).
+// LAPACK's dqds, the reference for the bidiagonal stage (tests/CMakeLists.txt links LAPACK).
 extern "C" void dlasq1_(const int* n, double* d, double* e, double* work, int* info);
 
 namespace sinkscope::analyzers {
